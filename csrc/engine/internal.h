@@ -1,0 +1,135 @@
+/*
+ * internal.h - declarations shared by the engine's own files and not part
+ * of the public interface: the capture reader, per-flow updates, the flow
+ * table and the meter. Nothing outside csrc/engine includes this header.
+ */
+#ifndef NF_INTERNAL_H
+#define NF_INTERNAL_H
+
+#include "nf_engine.h"
+
+/* ------------------------------------------------------------------ */
+/* Capture (capture.c)                                                 */
+/* ------------------------------------------------------------------ */
+
+/* One record read from a capture; data is valid until the next read. */
+struct nf_frame {
+    const uint8_t *data;
+    uint32_t caplen;
+    uint32_t wirelen;
+    uint64_t time_ns;
+    int linktype;
+};
+
+struct nf_capture;
+
+/*
+ * Opens the first of `count` files (paths are copied) and compiles the
+ * filter for it. Returns NULL with a message in errbuf and the code in
+ * *error on failure.
+ */
+struct nf_capture *nf_capture_open(const char *const *paths, size_t count, const char *bpf_filter,
+                                   char *errbuf, int *error);
+
+/*
+ * Reads the next record, moving to the next file at the end of one.
+ * Returns 1 with a frame, 0 when every file is read, or a negative code
+ * with a message in errbuf. A file that ends inside a record counts as
+ * read up to that record (see nf_capture_truncation).
+ */
+int nf_capture_next(struct nf_capture *capture, struct nf_frame *frame, char *errbuf);
+
+/* Path and record count of the last truncated file, or NULL. */
+const char *nf_capture_truncation(const struct nf_capture *capture, uint64_t *packets_read);
+
+/* Closes the handle and frees the capture. Accepts NULL. */
+void nf_capture_free(struct nf_capture *capture);
+
+/* ------------------------------------------------------------------ */
+/* Per-flow state (flow.c)                                             */
+/* ------------------------------------------------------------------ */
+
+/* Size of a packet under an accounting mode (0 raw, 1 ip, 2 transport, 3 payload). */
+uint16_t nf_packet_size(const struct nf_packet *packet, int accounting_mode);
+
+/* Fills a canonical key for the packet, so both directions give the same key. */
+void nf_flow_key_from_packet(const struct nf_packet *packet, struct nf_flow_key *key);
+
+/*
+ * Allocates a flow from its first packet, with SPLT arrays when
+ * splt_capacity > 0. Returns NULL when out of memory. Sets
+ * packet->direction and packet->delta_ms.
+ */
+struct nf_flow *nf_flow_create(struct nf_packet *packet, const struct nf_flow_key *key,
+                               uint64_t hash, int accounting_mode, unsigned splt_capacity);
+
+/* Counts a later packet; sets packet->direction and packet->delta_ms. */
+void nf_flow_update(struct nf_flow *flow, struct nf_packet *packet, int accounting_mode);
+
+/* ------------------------------------------------------------------ */
+/* Flow table (flow_table.c)                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Hash table of flows plus a list in insertion order (nfstream's cache
+ * order, which decides emission order). Invariant: a flow is in the
+ * bucket chains exactly when it is in the list, and then in_table == 1.
+ */
+struct nf_flow_table {
+    struct nf_flow **buckets;
+    uint64_t mask; /* bucket count - 1; the count is a power of two */
+    uint64_t count;
+    struct nf_flow *oldest; /* head of the insertion-order list */
+    struct nf_flow *newest;
+};
+
+/* Returns 0 or NF_ENOMEM. */
+int nf_flow_table_init(struct nf_flow_table *table);
+
+/* Hashes a key (48 bytes, compared whole). */
+uint64_t nf_flow_key_hash(const struct nf_flow_key *key);
+
+/* Returns the flow with this key, or NULL. */
+struct nf_flow *nf_flow_table_find(const struct nf_flow_table *table, const struct nf_flow_key *key,
+                                   uint64_t hash);
+
+/* Adds a flow at the newest end. Returns 0 or NF_ENOMEM (growth failed; the flow is still added). */
+int nf_flow_table_insert(struct nf_flow_table *table, struct nf_flow *flow);
+
+/* Removes a flow from the chains and the list; the caller owns it after. */
+void nf_flow_table_remove(struct nf_flow_table *table, struct nf_flow *flow);
+
+/* Frees the bucket array (not the flows). */
+void nf_flow_table_destroy(struct nf_flow_table *table);
+
+/* ------------------------------------------------------------------ */
+/* Meter (meter.c)                                                     */
+/* ------------------------------------------------------------------ */
+
+struct nf_meter;
+
+/*
+ * Creates a meter. `dissector` (borrowed, may be NULL when
+ * n_dissections == 0) and `hooks` (copied, may be NULL) serve every flow.
+ * Returns NULL when out of memory.
+ */
+struct nf_meter *nf_meter_create(const struct nf_config *config, struct nf_dissector *dissector,
+                                 const struct nf_hooks *hooks, struct nf_stats *stats);
+
+/*
+ * Meters one accepted packet: orders its time, expires or updates its
+ * flow, runs the hooks and the idle scan. Returns 0, NF_ENOMEM or
+ * NF_EHOOK. Expired flows are appended to the ready queue.
+ */
+int nf_meter_process(struct nf_meter *meter, struct nf_packet *packet);
+
+/* Expires every cached flow in cache order (end of capture). Returns 0 or NF_EHOOK. */
+int nf_meter_flush(struct nf_meter *meter);
+
+/* Removes and returns the oldest ready flow (the caller owns it), or NULL. */
+struct nf_flow *nf_meter_pop_ready(struct nf_meter *meter);
+
+/* Frees the meter and every flow it still holds. Accepts NULL. */
+void nf_meter_free(struct nf_meter *meter);
+
+#endif /* NF_INTERNAL_H */

@@ -1,0 +1,272 @@
+/*
+ * meter.c - the packet-to-flow state machine.
+ *
+ * For every accepted packet, in this order (nfstream's, which decides
+ * flow boundaries and ids):
+ *   1. order time: a packet older than the newest one seen gets the
+ *      newest time, so times never go backwards;
+ *   2. decide whether an idle scan is due (at most one per 10 ms of
+ *      packet time, always on the first packet);
+ *   3. find the flow; an existing flow idle for idle_timeout or older
+ *      than active_timeout is expired without the packet, which then
+ *      starts a new flow; otherwise the packet updates it;
+ *   4. dissection, then hooks; a hook may force expiry (-1);
+ *   5. the idle scan: expire flows from the oldest, stopping at the
+ *      first one still active, at most 1000 per scan.
+ * Expired flows are finished (dissection results collected, on_expire
+ * run) and appended to the ready queue, from which the engine hands them
+ * out in order. A scan first unlinks its flows, then finishes them, so no
+ * hook runs while the table is being walked.
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define NF_SCAN_INTERVAL_MS 10
+#define NF_SCAN_MAX_FLOWS 1000
+
+struct nf_meter {
+    struct nf_config config;
+    struct nf_dissector *dissector; /* borrowed; NULL without dissection */
+    struct nf_hooks hooks;
+    struct nf_stats *stats;         /* borrowed from the engine */
+    struct nf_flow_table table;
+    struct nf_flow *ready_head;     /* expired flows in emission order */
+    struct nf_flow *ready_tail;
+    uint64_t tick_ns;               /* newest packet time seen */
+    uint64_t scan_tick_ms;          /* packet time of the last idle scan */
+};
+
+struct nf_meter *nf_meter_create(const struct nf_config *config, struct nf_dissector *dissector,
+                                 const struct nf_hooks *hooks, struct nf_stats *stats)
+{
+    struct nf_meter *meter = calloc(1, sizeof(*meter));
+
+    if (meter == NULL)
+        return NULL;
+    if (nf_flow_table_init(&meter->table) != 0) {
+        free(meter);
+        return NULL;
+    }
+    meter->config = *config;
+    meter->dissector = config->n_dissections > 0 ? dissector : NULL;
+    if (hooks != NULL)
+        meter->hooks = *hooks;
+    meter->stats = stats;
+    return meter;
+}
+
+static void ready_append(struct nf_meter *meter, struct nf_flow *flow)
+{
+    flow->list_prev = meter->ready_tail;
+    flow->list_next = NULL;
+    if (meter->ready_tail != NULL)
+        meter->ready_tail->list_next = flow;
+    else
+        meter->ready_head = flow;
+    meter->ready_tail = flow;
+}
+
+struct nf_flow *nf_meter_pop_ready(struct nf_meter *meter)
+{
+    struct nf_flow *flow = meter->ready_head;
+
+    if (flow == NULL)
+        return NULL;
+    meter->ready_head = flow->list_next;
+    if (meter->ready_head != NULL)
+        meter->ready_head->list_prev = NULL;
+    else
+        meter->ready_tail = NULL;
+    flow->list_next = NULL;
+    return flow;
+}
+
+/*
+ * Finishes a flow already out of the table and queues it. The flow is
+ * queued even when on_expire fails, so that it is freed with the meter.
+ */
+static int finish(struct nf_meter *meter, struct nf_flow *flow)
+{
+    int status = 0;
+
+    if (meter->dissector != NULL)
+        nf_dissector_flow_finish(meter->dissector, flow);
+    if (meter->hooks.on_expire != NULL)
+        status = meter->hooks.on_expire(meter->hooks.context, flow);
+    ready_append(meter, flow);
+    meter->stats->flows_expired++;
+    meter->stats->flows_active--;
+    return status != 0 ? NF_EHOOK : 0;
+}
+
+static int expire(struct nf_meter *meter, struct nf_flow *flow)
+{
+    nf_flow_table_remove(&meter->table, flow);
+    return finish(meter, flow);
+}
+
+static int create_flow(struct nf_meter *meter, struct nf_packet *packet,
+                       const struct nf_flow_key *key, uint64_t hash)
+{
+    struct nf_flow *flow = nf_flow_create(packet, key, hash, meter->config.accounting_mode,
+                                          meter->config.splt_analysis);
+
+    if (flow == NULL)
+        return NF_ENOMEM;
+    if (meter->dissector != NULL) {
+        if (nf_dissector_flow_init(meter->dissector, flow) != 0) {
+            nf_flow_free(flow);
+            return NF_ENOMEM;
+        }
+        nf_dissector_flow_update(meter->dissector, flow, packet, 1, meter->config.n_dissections,
+                                 meter->config.sync_app_info);
+    }
+    /* A failed growth still leaves the flow in the table. */
+    (void)nf_flow_table_insert(&meter->table, flow);
+    meter->stats->flows_created++;
+    meter->stats->flows_active++;
+    if (meter->hooks.on_init != NULL &&
+        meter->hooks.on_init(meter->hooks.context, flow, packet) != 0)
+        return NF_EHOOK;
+    if (flow->expiration_id == -1)
+        return expire(meter, flow);
+    return 0;
+}
+
+static int update_flow(struct nf_meter *meter, struct nf_flow *flow, struct nf_packet *packet)
+{
+    nf_flow_update(flow, packet, meter->config.accounting_mode);
+    if (meter->dissector != NULL && flow->dpi != NULL)
+        nf_dissector_flow_update(meter->dissector, flow, packet,
+                                 flow->scope[NF_BIDIRECTIONAL].packets,
+                                 meter->config.n_dissections, meter->config.sync_app_info);
+    if (meter->hooks.on_update != NULL &&
+        meter->hooks.on_update(meter->hooks.context, flow, packet) != 0)
+        return NF_EHOOK;
+    if (flow->expiration_id == -1)
+        return expire(meter, flow);
+    return 0;
+}
+
+/* Returns 0 (idle), 1 (active timeout) or -1 when the flow stays open. */
+static int timeout_reason(const struct nf_meter *meter, const struct nf_flow *flow,
+                          uint64_t now_ms)
+{
+    const struct nf_scope_stats *bidirectional = &flow->scope[NF_BIDIRECTIONAL];
+
+    if (now_ms - nf_ms(bidirectional->last_seen_ns) >= meter->config.idle_timeout_ms)
+        return 0;
+    if (now_ms - nf_ms(bidirectional->first_seen_ns) >= meter->config.active_timeout_ms)
+        return 1;
+    return -1;
+}
+
+static int consume(struct nf_meter *meter, struct nf_packet *packet)
+{
+    struct nf_flow_key key;
+    uint64_t hash;
+    struct nf_flow *flow;
+    int reason;
+    int status;
+
+    nf_flow_key_from_packet(packet, &key);
+    hash = nf_flow_key_hash(&key);
+    flow = nf_flow_table_find(&meter->table, &key, hash);
+    if (flow == NULL)
+        return create_flow(meter, packet, &key, hash);
+    reason = timeout_reason(meter, flow, nf_ms(packet->time_ns));
+    if (reason < 0)
+        return update_flow(meter, flow, packet);
+    flow->expiration_id = reason;
+    status = expire(meter, flow);
+    if (status != 0)
+        return status;
+    return create_flow(meter, packet, &key, hash);
+}
+
+/* Expires idle flows from the oldest, collecting them before any hook runs. */
+static int scan_idle(struct nf_meter *meter)
+{
+    uint64_t now_ms = nf_ms(meter->tick_ns);
+    struct nf_flow *collected = NULL;
+    struct nf_flow **tail = &collected;
+    int status = 0;
+
+    for (int i = 0; i < NF_SCAN_MAX_FLOWS && meter->table.oldest != NULL; i++) {
+        struct nf_flow *flow = meter->table.oldest;
+
+        /* now_ms is the newest time, so the difference cannot wrap. */
+        if (now_ms - nf_ms(flow->scope[NF_BIDIRECTIONAL].last_seen_ns) <
+            meter->config.idle_timeout_ms)
+            break;
+        nf_flow_table_remove(&meter->table, flow);
+        *tail = flow;
+        tail = &flow->list_next;
+    }
+    while (collected != NULL) {
+        struct nf_flow *flow = collected;
+
+        collected = flow->list_next;
+        if (finish(meter, flow) != 0)
+            status = NF_EHOOK;
+    }
+    return status;
+}
+
+int nf_meter_process(struct nf_meter *meter, struct nf_packet *packet)
+{
+    int scan_due;
+    int status;
+
+    if (packet->time_ns > meter->tick_ns)
+        meter->tick_ns = packet->time_ns;
+    else
+        packet->time_ns = meter->tick_ns;
+    scan_due = nf_ms(meter->tick_ns) - meter->scan_tick_ms >= NF_SCAN_INTERVAL_MS;
+    if (scan_due)
+        meter->scan_tick_ms = nf_ms(meter->tick_ns);
+    meter->stats->packets_processed++;
+
+    status = consume(meter, packet);
+    if (status != 0)
+        return status;
+    return scan_due ? scan_idle(meter) : 0;
+}
+
+int nf_meter_flush(struct nf_meter *meter)
+{
+    int status = 0;
+
+    while (meter->table.oldest != NULL) {
+        if (expire(meter, meter->table.oldest) != 0)
+            status = NF_EHOOK;
+        if (status != 0)
+            break;
+    }
+    return status;
+}
+
+static void discard(struct nf_meter *meter, struct nf_flow *flow)
+{
+    if (flow->user_data != NULL && meter->hooks.on_release != NULL)
+        meter->hooks.on_release(meter->hooks.context, flow);
+    else
+        nf_flow_free(flow);
+}
+
+void nf_meter_free(struct nf_meter *meter)
+{
+    struct nf_flow *flow;
+
+    if (meter == NULL)
+        return;
+    while ((flow = meter->table.oldest) != NULL) {
+        nf_flow_table_remove(&meter->table, flow);
+        discard(meter, flow);
+    }
+    while ((flow = nf_meter_pop_ready(meter)) != NULL)
+        discard(meter, flow);
+    nf_flow_table_destroy(&meter->table);
+    free(meter);
+}
