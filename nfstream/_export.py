@@ -1,10 +1,10 @@
 """Export the flows of an NFStreamer to a pandas DataFrame or to CSV files.
 
 NFStreamer.to_pandas() and NFStreamer.to_csv() call these functions with the streamer as the
-first argument. A streamer here is any object that yields flows when iterated (each flow has
-keys() and values() in column order), has a ``source`` attribute (a path, a list of paths or an
-interface name) and a ``_core_columns()`` method that returns the built-in column names for its
-configuration.
+first argument. A streamer here is any object with three things. Iterating it yields flows,
+each with keys() and values() in column order. Its ``source`` attribute is a path, a list of
+paths or an interface name. Its ``_core_columns()`` method returns the built-in column names
+for its configuration.
 
 The module imports nothing from the nfstream package, so the tests load it from its file path
 without building the C extension.
@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-ANONYMIZE_KEY_MAX_BYTES = 64  # the longest key blake2b accepts
+ANONYMIZE_KEY_MAX_BYTES = 64  # maximum key length of BLAKE2b
 PLUGIN_COLUMN_PREFIX = "udps."
 
 # Built-in columns that hold strings or lists. Only an empty capture needs this table, because
@@ -187,7 +187,7 @@ def to_csv(streamer, path=None, columns_to_anonymize=(), flows_per_file=0, rotat
     """Write the streamer's flows as CSV and return the number of flows written.
 
     The default path is the first source followed by ".csv". With flows_per_file = F > 0 each
-    file holds F flows and is named after path with ".csv" replaced by ".<k>.csv" (".<k>.csv"
+    file contains F flows and is named after path with ".csv" replaced by ".<k>.csv" (".<k>.csv"
     is appended when path does not end in ".csv"), where k is the chunk index, taken modulo
     rotate_files when rotate_files > 0 so that files are overwritten in turn. Every file starts
     with a header of the first flow's keys. Strings are always quoted, numbers and booleans
@@ -295,8 +295,9 @@ def chunk_path(base_path, chunk):
 class _EmptyField:
     """CSV field for None: written empty and unquoted.
 
-    QUOTE_NONNUMERIC quotes every field that is not a number, None included (Python 3.9 to
-    3.13). The csv module counts an object with __float__ as a number and writes str() of it.
+    QUOTE_NONNUMERIC quotes every field that is not a number, None included (checked on
+    Python 3.11). The csv module counts an object with __float__ as a number and writes str()
+    of it.
     """
 
     __slots__ = ()
