@@ -26,8 +26,9 @@ def find_sources():
     """Return the extension's C files as paths relative to this file, in a stable order."""
     sources = []
     for folder in ("csrc/engine", "csrc/bindings"):
-        sources.extend(sorted(path.relative_to(ROOT).as_posix()
-                              for path in (ROOT / folder).glob("*.c")))
+        sources.extend(
+            sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / folder).glob("*.c"))
+        )
     return sources
 
 

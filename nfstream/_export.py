@@ -34,12 +34,24 @@ PLUGIN_COLUMN_PREFIX = "udps."
 
 # Built-in columns that hold strings or lists. Only an empty capture needs this table, because
 # otherwise the values themselves give the dtype.
-STRING_COLUMNS = frozenset({
-    "src_ip", "src_mac", "src_oui", "dst_ip", "dst_mac", "dst_oui",
-    "application_name", "application_category_name", "requested_server_name",
-    "client_fingerprint", "server_fingerprint", "user_agent", "content_type",
-    "system_process_name",
-})
+STRING_COLUMNS = frozenset(
+    {
+        "src_ip",
+        "src_mac",
+        "src_oui",
+        "dst_ip",
+        "dst_mac",
+        "dst_oui",
+        "application_name",
+        "application_category_name",
+        "requested_server_name",
+        "client_fingerprint",
+        "server_fingerprint",
+        "user_agent",
+        "content_type",
+        "system_process_name",
+    }
+)
 LIST_COLUMNS = frozenset({"splt_direction", "splt_ps", "splt_piat_ms"})
 
 
@@ -182,8 +194,14 @@ def _empty_frame(columns):
     return pd.DataFrame(series, columns=columns)
 
 
-def to_csv(streamer, path=None, columns_to_anonymize=(), flows_per_file=0, rotate_files=0,
-           anonymize_key=None):
+def to_csv(
+    streamer,
+    path=None,
+    columns_to_anonymize=(),
+    flows_per_file=0,
+    rotate_files=0,
+    anonymize_key=None,
+):
     """Write the streamer's flows as CSV and return the number of flows written.
 
     The default path is the first source followed by ".csv". With flows_per_file = F > 0 each
@@ -288,7 +306,7 @@ class _ChunkedCsvWriter:
 def chunk_path(base_path, chunk):
     """Return the file name of chunk number `chunk` for to_csv(path=base_path)."""
     if base_path.endswith(".csv"):
-        return f"{base_path[:-len('.csv')]}.{chunk}.csv"
+        return f"{base_path[: -len('.csv')]}.{chunk}.csv"
     return f"{base_path}.{chunk}.csv"
 
 

@@ -19,8 +19,15 @@ _spec = importlib.util.spec_from_file_location("nfstream_export_under_test", EXP
 export = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(export)
 
-CORE_COLUMNS = ["id", "src_ip", "src_port", "bidirectional_packets", "bidirectional_mean_ps",
-                "application_name", "splt_ps"]
+CORE_COLUMNS = [
+    "id",
+    "src_ip",
+    "src_port",
+    "bidirectional_packets",
+    "bidirectional_mean_ps",
+    "application_name",
+    "splt_ps",
+]
 
 
 class FakeFlow:
@@ -50,9 +57,16 @@ class FakeStreamer:
 
 
 def make_flow(flow_id, src_ip="10.0.0.1", application_name="TLS", **extra):
-    return FakeFlow(id=flow_id, src_ip=src_ip, src_port=40000 + flow_id,
-                    bidirectional_packets=flow_id + 1, bidirectional_mean_ps=60.5 + flow_id,
-                    application_name=application_name, splt_ps=[60, 1500, -1], **extra)
+    return FakeFlow(
+        id=flow_id,
+        src_ip=src_ip,
+        src_port=40000 + flow_id,
+        bidirectional_packets=flow_id + 1,
+        bidirectional_mean_ps=60.5 + flow_id,
+        application_name=application_name,
+        splt_ps=[60, 1500, -1],
+        **extra,
+    )
 
 
 def make_streamer(count, **kwargs):
@@ -75,8 +89,9 @@ class MsgType(enum.Enum):
 
 
 def test_csv_header_and_row_format(tmp_path):
-    flow = FakeFlow(id=0, name='say "hi"', count=3, mean=310.57142857142856, ok=True,
-                    missing=None, empty="")
+    flow = FakeFlow(
+        id=0, name='say "hi"', count=3, mean=310.57142857142856, ok=True, missing=None, empty=""
+    )
     path = tmp_path / "out.csv"
 
     written = export.to_csv(FakeStreamer([flow]), path=path)
@@ -109,9 +124,11 @@ def test_csv_enum_and_numpy_values(tmp_path):
 
 
 def test_csv_round_trip_through_pandas(tmp_path):
-    awkward = ["comma, inside", 'quote " inside', "line\nbreak", "both \",\n\r end"]
-    flows = [FakeFlow(id=index, text=text, size=index * 1000, mean=index / 3)
-             for index, text in enumerate(awkward)]
+    awkward = ["comma, inside", 'quote " inside', "line\nbreak", 'both ",\n\r end']
+    flows = [
+        FakeFlow(id=index, text=text, size=index * 1000, mean=index / 3)
+        for index, text in enumerate(awkward)
+    ]
     path = tmp_path / "out.csv"
 
     export.to_csv(FakeStreamer(flows), path=path)
@@ -177,13 +194,16 @@ def test_csv_extra_column_warns(tmp_path):
 # to_csv: chunking and rotation
 
 
-@pytest.mark.parametrize(("base", "chunk", "expected"), [
-    ("out.csv", 0, "out.0.csv"),
-    ("csv_dir/flows.csv", 12, "csv_dir/flows.12.csv"),
-    ("flows", 1, "flows.1.csv"),
-    ("flows.txt", 2, "flows.txt.2.csv"),
-    ("trace.pcap.csv", 3, "trace.pcap.3.csv"),
-])
+@pytest.mark.parametrize(
+    ("base", "chunk", "expected"),
+    [
+        ("out.csv", 0, "out.0.csv"),
+        ("csv_dir/flows.csv", 12, "csv_dir/flows.12.csv"),
+        ("flows", 1, "flows.1.csv"),
+        ("flows.txt", 2, "flows.txt.2.csv"),
+        ("trace.pcap.csv", 3, "trace.pcap.3.csv"),
+    ],
+)
 def test_chunk_path_names(base, chunk, expected):
     assert export.chunk_path(base, chunk) == expected
 
@@ -195,7 +215,10 @@ def test_csv_flows_per_file(tmp_path):
 
     assert written == 5
     assert sorted(child.name for child in tmp_path.iterdir()) == [
-        "out.0.csv", "out.1.csv", "out.2.csv"]
+        "out.0.csv",
+        "out.1.csv",
+        "out.2.csv",
+    ]
     ids = [list(pd.read_csv(tmp_path / f"out.{index}.csv")["id"]) for index in range(3)]
     assert ids == [[0, 1], [2, 3], [4]]
 
@@ -247,10 +270,8 @@ def test_csv_anonymize_with_key_is_stable(tmp_path):
     first = tmp_path / "first.csv"
     second = tmp_path / "second.csv"
 
-    export.to_csv(make_streamer(2), path=first, columns_to_anonymize=["src_ip"],
-                  anonymize_key=key)
-    export.to_csv(make_streamer(2), path=second, columns_to_anonymize=["src_ip"],
-                  anonymize_key=key)
+    export.to_csv(make_streamer(2), path=first, columns_to_anonymize=["src_ip"], anonymize_key=key)
+    export.to_csv(make_streamer(2), path=second, columns_to_anonymize=["src_ip"], anonymize_key=key)
 
     frame = pd.read_csv(first)
     assert list(frame["src_ip"]) == [expected_digest("10.0.0.1", key)] * 2
@@ -280,8 +301,9 @@ def test_csv_anonymize_without_key_is_random(tmp_path):
 def test_anonymize_keeps_none():
     flows = [make_flow(0, application_name=None), make_flow(1)]
 
-    frame = export.to_pandas(FakeStreamer(flows), columns_to_anonymize=["application_name"],
-                             anonymize_key=b"key")
+    frame = export.to_pandas(
+        FakeStreamer(flows), columns_to_anonymize=["application_name"], anonymize_key=b"key"
+    )
 
     assert frame["application_name"][0] is None
     assert frame["application_name"][1] == expected_digest("TLS", b"key")
@@ -316,11 +338,14 @@ def test_anonymize_plugin_column():
     assert frame["udps.label"][0] == expected_digest("a", b"s")
 
 
-@pytest.mark.parametrize(("key", "error"), [
-    (b"", ValueError),
-    (b"x" * 65, ValueError),
-    (12345, TypeError),
-])
+@pytest.mark.parametrize(
+    ("key", "error"),
+    [
+        (b"", ValueError),
+        (b"x" * 65, ValueError),
+        (12345, TypeError),
+    ],
+)
 def test_anonymize_invalid_key(key, error):
     with pytest.raises(error, match="anonymize_key"):
         export.to_pandas(make_streamer(1), anonymize_key=key)
@@ -365,9 +390,18 @@ def test_pandas_late_column_appended():
 
 def test_pandas_plugin_values_keep_python_types():
     label = object()
-    flows = [make_flow(index, **{"udps.kind": MsgType.REQUEST, "udps.label": label,
-                                 "udps.flag": index == 1, "udps.names": ["a", "b"]})
-             for index in range(2)]
+    flows = [
+        make_flow(
+            index,
+            **{
+                "udps.kind": MsgType.REQUEST,
+                "udps.label": label,
+                "udps.flag": index == 1,
+                "udps.names": ["a", "b"],
+            },
+        )
+        for index in range(2)
+    ]
 
     frame = export.to_pandas(FakeStreamer(flows))
 
