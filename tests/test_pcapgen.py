@@ -12,9 +12,8 @@ import struct
 import subprocess
 
 import dpkt
-import pytest
-
 import pcapgen as pg
+import pytest
 
 TSHARK = shutil.which("tshark")
 NDPI_READER = shutil.which("ndpiReader")
@@ -24,8 +23,12 @@ SAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "sample.p
 
 # tshark field status values: 0 bad, 1 good, 2 unverified.
 TSHARK_PREFERENCES = [
-    "ip.check_checksum:TRUE", "tcp.check_checksum:TRUE", "udp.check_checksum:TRUE",
-    "wlan.check_checksum:TRUE", "ip.defragment:FALSE", "ipv6.defragment:FALSE",
+    "ip.check_checksum:TRUE",
+    "tcp.check_checksum:TRUE",
+    "udp.check_checksum:TRUE",
+    "wlan.check_checksum:TRUE",
+    "ip.defragment:FALSE",
+    "ipv6.defragment:FALSE",
     "capwap.swap_fc:FALSE",
 ]
 EXPERT_SEVERITY_ERROR = "8388608"
@@ -33,8 +36,20 @@ EXPERT_SEVERITY_ERROR = "8388608"
 
 def run_tshark(path, fields, preferences=TSHARK_PREFERENCES):
     """Return one dict per frame with the requested fields (multiple values joined by ',')."""
-    command = [TSHARK, "-n", "-r", str(path), "-T", "fields", "-E", "separator=\t",
-               "-E", "occurrence=a", "-E", "aggregator=,"]
+    command = [
+        TSHARK,
+        "-n",
+        "-r",
+        str(path),
+        "-T",
+        "fields",
+        "-E",
+        "separator=\t",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+    ]
     for preference in preferences:
         command += ["-o", preference]
     for field in fields:
@@ -69,28 +84,51 @@ IPV6_CHAIN = [pg.hop_by_hop(), pg.routing_header([V6_DST]), pg.destination_optio
 # (case id, link type, frame, expected frame.protocols)
 FRAME_CASES = [
     ("ethernet", pg.LINKTYPE_ETHERNET, pg.ethernet(udp4()), "eth:ethertype:ip:udp:data"),
-    ("ethernet padded", pg.LINKTYPE_ETHERNET, pg.ethernet(udp4(), pad_to=60),
-     "eth:ethertype:ip:udp:data"),
-    ("vlan stack", pg.LINKTYPE_ETHERNET, pg.ethernet(udp4(), vlans=[100, 200]),
-     "eth:ethertype:vlan:ethertype:vlan:ethertype:ip:udp:data"),
-    ("qinq 802.1ad", pg.LINKTYPE_ETHERNET,
-     pg.ethernet(udp4(), vlans=[(pg.ETHERTYPE_QINQ, 10), 20]),
-     "eth:ethertype:ieee8021ad:ethertype:vlan:ethertype:ip:udp:data"),
-    ("mpls", pg.LINKTYPE_ETHERNET,
-     pg.ethernet(pg.mpls(udp4(), [100, 200]), ethertype=pg.ETHERTYPE_MPLS),
-     "eth:ethertype:mpls:ip:udp:data"),
-    ("pppoe", pg.LINKTYPE_ETHERNET,
-     pg.ethernet(pg.pppoe_session(udp4()), ethertype=pg.ETHERTYPE_PPPOE_SESSION),
-     "eth:ethertype:pppoes:ppp:ip:udp:data"),
-    ("802.3 snap", pg.LINKTYPE_ETHERNET, pg.ethernet_8023(pg.llc_snap(udp4())),
-     "eth:llc:ip:udp:data"),
-    ("802.3 stp", pg.LINKTYPE_ETHERNET, pg.ethernet_8023(pg.stp_bpdu(), pad_to=60),
-     "eth:llc:stp"),
-    ("ethernet ipv6", pg.LINKTYPE_ETHERNET, pg.ethernet(udp6(), ethertype=pg.ETHERTYPE_IPV6),
-     "eth:ethertype:ipv6:udp:data"),
+    (
+        "ethernet padded",
+        pg.LINKTYPE_ETHERNET,
+        pg.ethernet(udp4(), pad_to=60),
+        "eth:ethertype:ip:udp:data",
+    ),
+    (
+        "vlan stack",
+        pg.LINKTYPE_ETHERNET,
+        pg.ethernet(udp4(), vlans=[100, 200]),
+        "eth:ethertype:vlan:ethertype:vlan:ethertype:ip:udp:data",
+    ),
+    (
+        "qinq 802.1ad",
+        pg.LINKTYPE_ETHERNET,
+        pg.ethernet(udp4(), vlans=[(pg.ETHERTYPE_QINQ, 10), 20]),
+        "eth:ethertype:ieee8021ad:ethertype:vlan:ethertype:ip:udp:data",
+    ),
+    (
+        "mpls",
+        pg.LINKTYPE_ETHERNET,
+        pg.ethernet(pg.mpls(udp4(), [100, 200]), ethertype=pg.ETHERTYPE_MPLS),
+        "eth:ethertype:mpls:ip:udp:data",
+    ),
+    (
+        "pppoe",
+        pg.LINKTYPE_ETHERNET,
+        pg.ethernet(pg.pppoe_session(udp4()), ethertype=pg.ETHERTYPE_PPPOE_SESSION),
+        "eth:ethertype:pppoes:ppp:ip:udp:data",
+    ),
+    (
+        "802.3 snap",
+        pg.LINKTYPE_ETHERNET,
+        pg.ethernet_8023(pg.llc_snap(udp4())),
+        "eth:llc:ip:udp:data",
+    ),
+    ("802.3 stp", pg.LINKTYPE_ETHERNET, pg.ethernet_8023(pg.stp_bpdu(), pad_to=60), "eth:llc:stp"),
+    (
+        "ethernet ipv6",
+        pg.LINKTYPE_ETHERNET,
+        pg.ethernet(udp6(), ethertype=pg.ETHERTYPE_IPV6),
+        "eth:ethertype:ipv6:udp:data",
+    ),
     ("linux sll", pg.LINKTYPE_LINUX_SLL, pg.linux_sll(udp4()), "sll:ethertype:ip:udp:data"),
-    ("null little", pg.LINKTYPE_NULL, pg.dlt_null(udp4(), byteorder="little"),
-     "null:ip:udp:data"),
+    ("null little", pg.LINKTYPE_NULL, pg.dlt_null(udp4(), byteorder="little"), "null:ip:udp:data"),
     ("null big", pg.LINKTYPE_NULL, pg.dlt_null(udp4(), byteorder="big"), "null:ip:udp:data"),
     ("ppp", pg.LINKTYPE_PPP, pg.ppp(udp4()), "ppp:ip:udp:data"),
     ("ppp ipv6", pg.LINKTYPE_PPP, pg.ppp(udp6(), pg.PPP_IPV6), "ppp:ipv6:udp:data"),
@@ -100,84 +138,194 @@ FRAME_CASES = [
     ("raw ipv6", pg.LINKTYPE_RAW, udp6(), "raw:ipv6:udp:data"),
     ("dlt ipv4", pg.LINKTYPE_IPV4, udp4(), "ip:udp:data"),
     ("dlt ipv6", pg.LINKTYPE_IPV6, udp6(), "ipv6:udp:data"),
-    ("radiotap", pg.LINKTYPE_IEEE802_11_RADIOTAP, pg.radiotap_wifi(udp4()),
-     "radiotap:wlan_radio:wlan:llc:ip:udp:data"),
-    ("radiotap fcs", pg.LINKTYPE_IEEE802_11_RADIOTAP, pg.radiotap_wifi(udp4(), flags=0x10),
-     "radiotap:wlan_radio:wlan:llc:ip:udp:data"),
-    ("ipv4 options", pg.LINKTYPE_RAW,
-     pg.ipv4(pg.udp(b"x", 1, 2, V4_SRC, V4_DST), V4_SRC, V4_DST, 17, options=b"\x94\x04\x00\x00"),
-     "raw:ip:udp:data"),
+    (
+        "radiotap",
+        pg.LINKTYPE_IEEE802_11_RADIOTAP,
+        pg.radiotap_wifi(udp4()),
+        "radiotap:wlan_radio:wlan:llc:ip:udp:data",
+    ),
+    (
+        "radiotap fcs",
+        pg.LINKTYPE_IEEE802_11_RADIOTAP,
+        pg.radiotap_wifi(udp4(), flags=0x10),
+        "radiotap:wlan_radio:wlan:llc:ip:udp:data",
+    ),
+    (
+        "ipv4 options",
+        pg.LINKTYPE_RAW,
+        pg.ipv4(
+            pg.udp(b"x", 1, 2, V4_SRC, V4_DST), V4_SRC, V4_DST, 17, options=b"\x94\x04\x00\x00"
+        ),
+        "raw:ip:udp:data",
+    ),
     ("ipv4 first fragment", pg.LINKTYPE_RAW, udp4(ident=7, flags=pg.IP_MF), "raw:ip:udp:data"),
-    ("ipv4 later fragment", pg.LINKTYPE_RAW,
-     pg.ipv4(b"x" * 16, V4_SRC, V4_DST, 17, ident=7, fragment_offset=1480), "raw:ip:data"),
-    ("ipv6 extension chain", pg.LINKTYPE_RAW,
-     pg.ipv6(pg.udp(b"x", 1, 2, V6_SRC, V6_DST), V6_SRC, V6_DST, 17,
-             extension_headers=IPV6_CHAIN),
-     "raw:ipv6:ipv6.hopopts:ipv6.routing:ipv6.dstopts:udp:data"),
-    ("ipv6 first fragment", pg.LINKTYPE_RAW,
-     pg.ipv6(pg.udp(b"x", 1, 2, V6_SRC, V6_DST), V6_SRC, V6_DST, 17,
-             extension_headers=[pg.fragment_header(0, more=True)]),
-     "raw:ipv6:ipv6.fraghdr:udp:data"),
-    ("ipv6 later fragment", pg.LINKTYPE_RAW,
-     pg.ipv6(b"x" * 16, V6_SRC, V6_DST, 17, extension_headers=[pg.fragment_header(1448)]),
-     "raw:ipv6:ipv6.fraghdr:data"),
-    ("ipv4 in ipv4", pg.LINKTYPE_RAW, pg.ip_in_ip(udp4(), "203.0.113.1", "203.0.113.2"),
-     "raw:ip:ip:udp:data"),
-    ("ipv6 in ipv4", pg.LINKTYPE_RAW, pg.ip_in_ip(udp6(), "203.0.113.1", "203.0.113.2"),
-     "raw:ip:ipv6:udp:data"),
-    ("ipv4 in ipv6", pg.LINKTYPE_RAW, pg.ip_in_ip(udp4(), "2001:db8::a", "2001:db8::b"),
-     "raw:ipv6:ip:udp:data"),
-    ("ipv6 in ipv6", pg.LINKTYPE_RAW, pg.ip_in_ip(udp6(), "2001:db8::a", "2001:db8::b"),
-     "raw:ipv6:ipv6:udp:data"),
-    ("tcp syn options", pg.LINKTYPE_RAW,
-     pg.tcp_packet(V4_SRC, V4_DST, 40000, 80, flags="S", seq=1,
-                   options=pg.tcp_options(timestamps=(1, 0))),
-     "raw:ip:tcp"),
-    ("tcp ipv6 payload", pg.LINKTYPE_RAW,
-     pg.tcp_packet(V6_SRC, V6_DST, 40000, 9999, b"data", flags="PA", seq=1, ack=1),
-     "raw:ipv6:tcp:data"),
+    (
+        "ipv4 later fragment",
+        pg.LINKTYPE_RAW,
+        pg.ipv4(b"x" * 16, V4_SRC, V4_DST, 17, ident=7, fragment_offset=1480),
+        "raw:ip:data",
+    ),
+    (
+        "ipv6 extension chain",
+        pg.LINKTYPE_RAW,
+        pg.ipv6(
+            pg.udp(b"x", 1, 2, V6_SRC, V6_DST), V6_SRC, V6_DST, 17, extension_headers=IPV6_CHAIN
+        ),
+        "raw:ipv6:ipv6.hopopts:ipv6.routing:ipv6.dstopts:udp:data",
+    ),
+    (
+        "ipv6 first fragment",
+        pg.LINKTYPE_RAW,
+        pg.ipv6(
+            pg.udp(b"x", 1, 2, V6_SRC, V6_DST),
+            V6_SRC,
+            V6_DST,
+            17,
+            extension_headers=[pg.fragment_header(0, more=True)],
+        ),
+        "raw:ipv6:ipv6.fraghdr:udp:data",
+    ),
+    (
+        "ipv6 later fragment",
+        pg.LINKTYPE_RAW,
+        pg.ipv6(b"x" * 16, V6_SRC, V6_DST, 17, extension_headers=[pg.fragment_header(1448)]),
+        "raw:ipv6:ipv6.fraghdr:data",
+    ),
+    (
+        "ipv4 in ipv4",
+        pg.LINKTYPE_RAW,
+        pg.ip_in_ip(udp4(), "203.0.113.1", "203.0.113.2"),
+        "raw:ip:ip:udp:data",
+    ),
+    (
+        "ipv6 in ipv4",
+        pg.LINKTYPE_RAW,
+        pg.ip_in_ip(udp6(), "203.0.113.1", "203.0.113.2"),
+        "raw:ip:ipv6:udp:data",
+    ),
+    (
+        "ipv4 in ipv6",
+        pg.LINKTYPE_RAW,
+        pg.ip_in_ip(udp4(), "2001:db8::a", "2001:db8::b"),
+        "raw:ipv6:ip:udp:data",
+    ),
+    (
+        "ipv6 in ipv6",
+        pg.LINKTYPE_RAW,
+        pg.ip_in_ip(udp6(), "2001:db8::a", "2001:db8::b"),
+        "raw:ipv6:ipv6:udp:data",
+    ),
+    (
+        "tcp syn options",
+        pg.LINKTYPE_RAW,
+        pg.tcp_packet(
+            V4_SRC, V4_DST, 40000, 80, flags="S", seq=1, options=pg.tcp_options(timestamps=(1, 0))
+        ),
+        "raw:ip:tcp",
+    ),
+    (
+        "tcp ipv6 payload",
+        pg.LINKTYPE_RAW,
+        pg.tcp_packet(V6_SRC, V6_DST, 40000, 9999, b"data", flags="PA", seq=1, ack=1),
+        "raw:ipv6:tcp:data",
+    ),
     ("icmp echo", pg.LINKTYPE_RAW, pg.icmp_echo_packet(V4_SRC, V4_DST), "raw:ip:icmp:data"),
-    ("icmpv6 echo reply", pg.LINKTYPE_RAW, pg.icmp_echo_packet(V6_SRC, V6_DST, reply=True),
-     "raw:ipv6:icmpv6:data"),
-    ("gtp-u", pg.LINKTYPE_ETHERNET, over_udp(pg.GTP_U_PORT, pg.gtp_u(udp4(), teid=9)),
-     "eth:ethertype:ip:udp:gtp:ip:udp:data"),
-    ("gtp-u sequence", pg.LINKTYPE_ETHERNET,
-     over_udp(pg.GTP_U_PORT, pg.gtp_u(udp6(), teid=9, sequence=5, npdu=1)),
-     "eth:ethertype:ip:udp:gtp:ipv6:udp:data"),
-    ("gtp-u extension", pg.LINKTYPE_ETHERNET,
-     over_udp(pg.GTP_U_PORT, pg.gtp_u(udp4(), teid=9, extension=(0x85, b"\x10\x09"))),
-     "eth:ethertype:ip:udp:gtp:ip:udp:data"),
-    ("tzsp", pg.LINKTYPE_ETHERNET, over_udp(pg.TZSP_PORT, pg.tzsp(pg.ethernet(udp4()))),
-     "eth:ethertype:ip:udp:tzsp:eth:ethertype:ip:udp:data"),
-    ("tzsp end tag only", pg.LINKTYPE_ETHERNET,
-     over_udp(pg.TZSP_PORT, pg.tzsp(pg.ethernet(udp4()), tags=())),
-     "eth:ethertype:ip:udp:tzsp:eth:ethertype:ip:udp:data"),
-    ("capwap", pg.LINKTYPE_ETHERNET, over_udp(pg.CAPWAP_DATA_PORT, pg.capwap_wifi(udp4())),
-     "eth:ethertype:ip:udp:capwap.data:wlan:llc:ip:udp:data"),
-    ("dns query", pg.LINKTYPE_ETHERNET, pg.ethernet(udp4(pg.dns_query("www.example.com"),
-                                                        dport=53)),
-     "eth:ethertype:ip:udp:dns"),
-    ("http get", pg.LINKTYPE_ETHERNET,
-     pg.ethernet(pg.tcp_packet(V4_SRC, V4_DST, 40000, 80, pg.http_get("www.example.com"))),
-     "eth:ethertype:ip:tcp:http"),
-    ("tls client hello", pg.LINKTYPE_ETHERNET,
-     pg.ethernet(pg.tcp_packet(V4_SRC, V4_DST, 40000, 443,
-                               pg.tls_client_hello("www.example.com"))),
-     "eth:ethertype:ip:tcp:tls"),
-    ("dhcp discover", pg.LINKTYPE_ETHERNET,
-     pg.ethernet(pg.udp_packet("0.0.0.0", "255.255.255.255", 68, 67, pg.dhcp_discover()),
-                 dst="ff:ff:ff:ff:ff:ff"),
-     "eth:ethertype:ip:udp:dhcp"),
-    ("mdns", pg.LINKTYPE_ETHERNET,
-     pg.ethernet(pg.udp_packet("192.0.2.5", "224.0.0.251", 5353, 5353,
-                               pg.mdns_ptr_response([("_http._tcp.local",
-                                                      "printer._http._tcp.local")]),
-                               ttl=255)),
-     "eth:ethertype:ip:udp:mdns"),
+    (
+        "icmpv6 echo reply",
+        pg.LINKTYPE_RAW,
+        pg.icmp_echo_packet(V6_SRC, V6_DST, reply=True),
+        "raw:ipv6:icmpv6:data",
+    ),
+    (
+        "gtp-u",
+        pg.LINKTYPE_ETHERNET,
+        over_udp(pg.GTP_U_PORT, pg.gtp_u(udp4(), teid=9)),
+        "eth:ethertype:ip:udp:gtp:ip:udp:data",
+    ),
+    (
+        "gtp-u sequence",
+        pg.LINKTYPE_ETHERNET,
+        over_udp(pg.GTP_U_PORT, pg.gtp_u(udp6(), teid=9, sequence=5, npdu=1)),
+        "eth:ethertype:ip:udp:gtp:ipv6:udp:data",
+    ),
+    (
+        "gtp-u extension",
+        pg.LINKTYPE_ETHERNET,
+        over_udp(pg.GTP_U_PORT, pg.gtp_u(udp4(), teid=9, extension=(0x85, b"\x10\x09"))),
+        "eth:ethertype:ip:udp:gtp:ip:udp:data",
+    ),
+    (
+        "tzsp",
+        pg.LINKTYPE_ETHERNET,
+        over_udp(pg.TZSP_PORT, pg.tzsp(pg.ethernet(udp4()))),
+        "eth:ethertype:ip:udp:tzsp:eth:ethertype:ip:udp:data",
+    ),
+    (
+        "tzsp end tag only",
+        pg.LINKTYPE_ETHERNET,
+        over_udp(pg.TZSP_PORT, pg.tzsp(pg.ethernet(udp4()), tags=())),
+        "eth:ethertype:ip:udp:tzsp:eth:ethertype:ip:udp:data",
+    ),
+    (
+        "capwap",
+        pg.LINKTYPE_ETHERNET,
+        over_udp(pg.CAPWAP_DATA_PORT, pg.capwap_wifi(udp4())),
+        "eth:ethertype:ip:udp:capwap.data:wlan:llc:ip:udp:data",
+    ),
+    (
+        "dns query",
+        pg.LINKTYPE_ETHERNET,
+        pg.ethernet(udp4(pg.dns_query("www.example.com"), dport=53)),
+        "eth:ethertype:ip:udp:dns",
+    ),
+    (
+        "http get",
+        pg.LINKTYPE_ETHERNET,
+        pg.ethernet(pg.tcp_packet(V4_SRC, V4_DST, 40000, 80, pg.http_get("www.example.com"))),
+        "eth:ethertype:ip:tcp:http",
+    ),
+    (
+        "tls client hello",
+        pg.LINKTYPE_ETHERNET,
+        pg.ethernet(
+            pg.tcp_packet(V4_SRC, V4_DST, 40000, 443, pg.tls_client_hello("www.example.com"))
+        ),
+        "eth:ethertype:ip:tcp:tls",
+    ),
+    (
+        "dhcp discover",
+        pg.LINKTYPE_ETHERNET,
+        pg.ethernet(
+            pg.udp_packet("0.0.0.0", "255.255.255.255", 68, 67, pg.dhcp_discover()),
+            dst="ff:ff:ff:ff:ff:ff",
+        ),
+        "eth:ethertype:ip:udp:dhcp",
+    ),
+    (
+        "mdns",
+        pg.LINKTYPE_ETHERNET,
+        pg.ethernet(
+            pg.udp_packet(
+                "192.0.2.5",
+                "224.0.0.251",
+                5353,
+                5353,
+                pg.mdns_ptr_response([("_http._tcp.local", "printer._http._tcp.local")]),
+                ttl=255,
+            )
+        ),
+        "eth:ethertype:ip:udp:mdns",
+    ),
 ]
 
-CHECKSUM_FIELDS = ["ip.checksum.status", "tcp.checksum.status", "udp.checksum.status",
-                   "icmp.checksum.status", "icmpv6.checksum.status", "wlan.fcs.status"]
+CHECKSUM_FIELDS = [
+    "ip.checksum.status",
+    "tcp.checksum.status",
+    "udp.checksum.status",
+    "icmp.checksum.status",
+    "icmpv6.checksum.status",
+    "wlan.fcs.status",
+]
 
 
 @pytest.fixture(scope="module")
@@ -189,10 +337,13 @@ def dissected_frames(tmp_path_factory):
     for linktype in linktypes:
         cases = [case for case in FRAME_CASES if case[1] == linktype]
         path = directory / f"linktype{linktype}.pcap"
-        pg.write_pcap(path, pg.make_records(frame for _, _, frame, _ in cases),
-                      linktype=linktype)
-        fields = ["frame.len", "frame.protocols", "_ws.malformed",
-                  "_ws.expert.severity"] + CHECKSUM_FIELDS
+        pg.write_pcap(path, pg.make_records(frame for _, _, frame, _ in cases), linktype=linktype)
+        fields = [
+            "frame.len",
+            "frame.protocols",
+            "_ws.malformed",
+            "_ws.expert.severity",
+        ] + CHECKSUM_FIELDS
         rows = run_tshark(path, fields)
         assert len(rows) == len(cases)
         results.update((case[0], row) for case, row in zip(cases, rows))
@@ -200,8 +351,9 @@ def dissected_frames(tmp_path_factory):
 
 
 @needs_tshark
-@pytest.mark.parametrize("name,linktype,frame,protocols", FRAME_CASES,
-                         ids=[case[0] for case in FRAME_CASES])
+@pytest.mark.parametrize(
+    "name,linktype,frame,protocols", FRAME_CASES, ids=[case[0] for case in FRAME_CASES]
+)
 def test_builder_dissects_cleanly(dissected_frames, name, linktype, frame, protocols):
     row = dissected_frames[name]
 
@@ -247,20 +399,43 @@ def test_header_fields_match_arguments(tmp_path):
     frames = [
         pg.ethernet(udp4(), vlans=[100, 200]),
         pg.ethernet(pg.mpls(udp4(), [100, 200], ttl=9), ethertype=pg.ETHERTYPE_MPLS),
-        pg.ethernet(pg.ipv4(b"x" * 16, V4_SRC, V4_DST, 17, ident=7, ttl=3,
-                            fragment_offset=1480, flags=pg.IP_MF)),
-        pg.ethernet(pg.ipv6(b"x" * 16, V6_SRC, V6_DST, 17,
-                            extension_headers=[pg.fragment_header(1448, more=True, ident=5)]),
-                    ethertype=pg.ETHERTYPE_IPV6),
+        pg.ethernet(
+            pg.ipv4(
+                b"x" * 16, V4_SRC, V4_DST, 17, ident=7, ttl=3, fragment_offset=1480, flags=pg.IP_MF
+            )
+        ),
+        pg.ethernet(
+            pg.ipv6(
+                b"x" * 16,
+                V6_SRC,
+                V6_DST,
+                17,
+                extension_headers=[pg.fragment_header(1448, more=True, ident=5)],
+            ),
+            ethertype=pg.ETHERTYPE_IPV6,
+        ),
         over_udp(pg.GTP_U_PORT, pg.gtp_u(udp4(), teid=9, sequence=5)),
-        pg.ethernet(pg.pppoe_session(udp4(), session_id=0x42),
-                    ethertype=pg.ETHERTYPE_PPPOE_SESSION),
+        pg.ethernet(
+            pg.pppoe_session(udp4(), session_id=0x42), ethertype=pg.ETHERTYPE_PPPOE_SESSION
+        ),
     ]
     path = tmp_path / "fields.pcap"
     pg.write_pcap(path, pg.make_records(frames))
-    fields = ["vlan.id", "mpls.label", "mpls.bottom", "ip.ttl", "ip.id", "ip.frag_offset",
-              "ip.flags.mf", "ipv6.fraghdr.offset", "ipv6.fraghdr.more", "ipv6.fraghdr.ident",
-              "gtp.teid", "gtp.seq_number", "pppoe.session_id"]
+    fields = [
+        "vlan.id",
+        "mpls.label",
+        "mpls.bottom",
+        "ip.ttl",
+        "ip.id",
+        "ip.frag_offset",
+        "ip.flags.mf",
+        "ipv6.fraghdr.offset",
+        "ipv6.fraghdr.more",
+        "ipv6.fraghdr.ident",
+        "gtp.teid",
+        "gtp.seq_number",
+        "pppoe.session_id",
+    ]
 
     vlan, label, fragment4, fragment6, gtp, pppoe = run_tshark(path, fields)
 
@@ -283,30 +458,62 @@ def test_header_fields_match_arguments(tmp_path):
 def test_application_payload_fields(tmp_path):
     frames = [
         pg.ethernet(udp4(pg.dns_query("www.example.com", ident=0x99), dport=53)),
-        pg.ethernet(udp4(pg.dns_response("www.example.com", ["203.0.113.80", "203.0.113.81"],
-                                         ident=0x99), sport=53)),
-        pg.ethernet(pg.tcp_packet(V4_SRC, V4_DST, 40000, 80,
-                                  pg.http_get("www.example.com", "/a", "agent/2"))),
-        pg.ethernet(pg.tcp_packet(V4_DST, V4_SRC, 80, 40000,
-                                  pg.http_response(b"{}", "application/json"))),
-        pg.ethernet(pg.tcp_packet(V4_SRC, V4_DST, 40001, 443,
-                                  pg.tls_client_hello("www.example.com"))),
+        pg.ethernet(
+            udp4(
+                pg.dns_response("www.example.com", ["203.0.113.80", "203.0.113.81"], ident=0x99),
+                sport=53,
+            )
+        ),
+        pg.ethernet(
+            pg.tcp_packet(
+                V4_SRC, V4_DST, 40000, 80, pg.http_get("www.example.com", "/a", "agent/2")
+            )
+        ),
+        pg.ethernet(
+            pg.tcp_packet(V4_DST, V4_SRC, 80, 40000, pg.http_response(b"{}", "application/json"))
+        ),
+        pg.ethernet(
+            pg.tcp_packet(V4_SRC, V4_DST, 40001, 443, pg.tls_client_hello("www.example.com"))
+        ),
         pg.ethernet(pg.tcp_packet(V4_DST, V4_SRC, 443, 40001, pg.tls_server_hello())),
-        pg.ethernet(pg.udp_packet("0.0.0.0", "255.255.255.255", 68, 67,
-                                  pg.dhcp_request(hostname="laptop"))),
-        pg.ethernet(pg.udp_packet("192.0.2.5", "224.0.0.251", 5353, 5353,
-                                  pg.mdns_ptr_response([("_ipp._tcp.local", "p._ipp._tcp.local"),
-                                                        ("_http._tcp.local", "w.local")]))),
+        pg.ethernet(
+            pg.udp_packet("0.0.0.0", "255.255.255.255", 68, 67, pg.dhcp_request(hostname="laptop"))
+        ),
+        pg.ethernet(
+            pg.udp_packet(
+                "192.0.2.5",
+                "224.0.0.251",
+                5353,
+                5353,
+                pg.mdns_ptr_response(
+                    [("_ipp._tcp.local", "p._ipp._tcp.local"), ("_http._tcp.local", "w.local")]
+                ),
+            )
+        ),
     ]
     path = tmp_path / "apps.pcap"
     pg.write_pcap(path, pg.make_records(frames))
-    fields = ["dns.id", "dns.qry.name", "dns.a", "http.host", "http.request.uri",
-              "http.user_agent", "http.content_type", "http.content_length",
-              "tls.handshake.type", "tls.handshake.extensions_server_name",
-              "tls.handshake.extensions_alpn_str", "tls.handshake.extension.type",
-              "tls.handshake.ciphersuite", "dhcp.option.dhcp", "dhcp.option.hostname",
-              "dhcp.option.requested_ip_address", "dhcp.option.type", "dhcp.option.end",
-              "dns.ptr.domain_name"]
+    fields = [
+        "dns.id",
+        "dns.qry.name",
+        "dns.a",
+        "http.host",
+        "http.request.uri",
+        "http.user_agent",
+        "http.content_type",
+        "http.content_length",
+        "tls.handshake.type",
+        "tls.handshake.extensions_server_name",
+        "tls.handshake.extensions_alpn_str",
+        "tls.handshake.extension.type",
+        "tls.handshake.ciphersuite",
+        "dhcp.option.dhcp",
+        "dhcp.option.hostname",
+        "dhcp.option.requested_ip_address",
+        "dhcp.option.type",
+        "dhcp.option.end",
+        "dns.ptr.domain_name",
+    ]
 
     rows = run_tshark(path, fields)
 
@@ -321,8 +528,7 @@ def test_application_payload_fields(tmp_path):
     assert rows[4]["tls.handshake.type"] == "1"
     assert rows[4]["tls.handshake.extensions_server_name"] == "www.example.com"
     assert rows[4]["tls.handshake.extensions_alpn_str"] == "h2,http/1.1"
-    assert set(rows[4]["tls.handshake.extension.type"].split(",")) >= {"0", "10", "11", "13",
-                                                                      "16"}
+    assert set(rows[4]["tls.handshake.extension.type"].split(",")) >= {"0", "10", "11", "13", "16"}
     assert rows[5]["tls.handshake.type"] == "2,14"
     assert rows[5]["tls.handshake.ciphersuite"] == "0xc02f"
     assert rows[6]["dhcp.option.dhcp"] == "3"
@@ -337,6 +543,7 @@ def test_application_payload_fields(tmp_path):
 # Frame builders checked by dpkt
 # --------------------------------------------------------------------------------------------
 
+
 def recomputed(packet_class, data):
     """Parse ``data``, clear its checksums and let dpkt serialise it again."""
     packet = packet_class(data)
@@ -346,13 +553,20 @@ def recomputed(packet_class, data):
     return bytes(packet)
 
 
-@pytest.mark.parametrize("packet", [
-    udp4(), udp6(), udp4(b""), udp4(b"odd"),
-    pg.tcp_packet(V4_SRC, V4_DST, 1, 2, b"payload", flags="PA", seq=7, ack=9),
-    pg.tcp_packet(V6_SRC, V6_DST, 1, 2, b"x", flags="S", options=pg.tcp_options()),
-    pg.icmp_echo_packet(V4_SRC, V4_DST, ident=3, sequence=4),
-    pg.icmp_echo_packet(V6_SRC, V6_DST, ident=3, sequence=4, reply=True),
-], ids=["udp4", "udp6", "udp4 empty", "udp4 odd", "tcp4", "tcp6 syn", "icmp", "icmpv6"])
+@pytest.mark.parametrize(
+    "packet",
+    [
+        udp4(),
+        udp6(),
+        udp4(b""),
+        udp4(b"odd"),
+        pg.tcp_packet(V4_SRC, V4_DST, 1, 2, b"payload", flags="PA", seq=7, ack=9),
+        pg.tcp_packet(V6_SRC, V6_DST, 1, 2, b"x", flags="S", options=pg.tcp_options()),
+        pg.icmp_echo_packet(V4_SRC, V4_DST, ident=3, sequence=4),
+        pg.icmp_echo_packet(V6_SRC, V6_DST, ident=3, sequence=4, reply=True),
+    ],
+    ids=["udp4", "udp6", "udp4 empty", "udp4 odd", "tcp4", "tcp6 syn", "icmp", "icmpv6"],
+)
 def test_checksums_match_dpkt(packet):
     packet_class = dpkt.ip6.IP6 if packet[0] >> 4 == 6 else dpkt.ip.IP
 
@@ -360,8 +574,9 @@ def test_checksums_match_dpkt(packet):
 
 
 def test_ipv4_header_fields():
-    packet = pg.ipv4(b"abc", V4_SRC, V4_DST, 17, ttl=5, ident=0x1234, flags=pg.IP_DF,
-                     options=b"\x01", tos=0x10)
+    packet = pg.ipv4(
+        b"abc", V4_SRC, V4_DST, 17, ttl=5, ident=0x1234, flags=pg.IP_DF, options=b"\x01", tos=0x10
+    )
     parsed = dpkt.ip.IP(packet)
 
     assert parsed.hl == 6  # 20 bytes + one option word (NOP padded with zeros)
@@ -383,8 +598,13 @@ def test_ipv4_total_length_override():
 
 
 def test_ipv6_extension_chain_links():
-    packet = pg.ipv6(b"payload!", V6_SRC, V6_DST, 17,
-                     extension_headers=IPV6_CHAIN + [pg.fragment_header(8, ident=3)])
+    packet = pg.ipv6(
+        b"payload!",
+        V6_SRC,
+        V6_DST,
+        17,
+        extension_headers=IPV6_CHAIN + [pg.fragment_header(8, ident=3)],
+    )
     parsed = dpkt.ip6.IP6(packet)
     kinds = []
     offset = 40
@@ -409,8 +629,7 @@ def test_ipv6_payload_length_override():
 
 
 def test_ethernet_layers_parse_with_dpkt():
-    frame = pg.ethernet(udp4(), src="02:00:00:00:00:0a", dst="02:00:00:00:00:0b",
-                        vlans=[300])
+    frame = pg.ethernet(udp4(), src="02:00:00:00:00:0a", dst="02:00:00:00:00:0b", vlans=[300])
     parsed = dpkt.ethernet.Ethernet(frame)
 
     assert parsed.src == bytes.fromhex("02000000000a")
@@ -428,15 +647,15 @@ def test_linux_sll_parses_with_dpkt():
     assert isinstance(parsed.data, dpkt.ip.IP)
 
 
-@pytest.mark.parametrize("byteorder,expected", [("little", b"\x02\x00\x00\x00"),
-                                                ("big", b"\x00\x00\x00\x02")])
+@pytest.mark.parametrize(
+    "byteorder,expected", [("little", b"\x02\x00\x00\x00"), ("big", b"\x00\x00\x00\x02")]
+)
 def test_dlt_null_family_byte_order(byteorder, expected):
     assert pg.dlt_null(b"", socket.AF_INET, byteorder) == expected
 
 
 def test_radiotap_layout():
-    frame = pg.radiotap_wifi(udp4(), src="02:00:00:00:00:0a", dst="02:00:00:00:00:0b",
-                             flags=0x10)
+    frame = pg.radiotap_wifi(udp4(), src="02:00:00:00:00:0a", dst="02:00:00:00:00:0b", flags=0x10)
     radiotap_length = struct.unpack("<H", frame[2:4])[0]
     wifi = frame[radiotap_length:]
 
@@ -455,8 +674,8 @@ def test_capwap_layout():
     assert payload[0] & 0x0F == 0
     assert ((payload[1] & 0xF8) >> 3) * 4 == 8
     assert payload[8] == 0x08  # non-QoS data frame
-    assert payload[8 + 24:8 + 32] == pg.llc_snap(b"")
-    assert payload[8 + 32:] == udp4()
+    assert payload[8 + 24 : 8 + 32] == pg.llc_snap(b"")
+    assert payload[8 + 32 :] == udp4()
 
 
 def test_gtp_u_lengths():
@@ -521,21 +740,29 @@ def test_tcp_flags_letters():
 
 # 2023-11-14T22:13:20.123456789Z: its sub-microsecond digits show truncation versus rounding.
 TIME_NS = 1_700_000_000_123_456_789
-WRITER_FRAMES = [pg.ethernet(udp4(b"first")), pg.ethernet(udp6(b"second"),
-                                                            ethertype=pg.ETHERTYPE_IPV6)]
+WRITER_FRAMES = [
+    pg.ethernet(udp4(b"first")),
+    pg.ethernet(udp6(b"second"), ethertype=pg.ETHERTYPE_IPV6),
+]
 
 
 def writer_records():
-    return [pg.Record(TIME_NS + index * 1_000_001, frame)
-            for index, frame in enumerate(WRITER_FRAMES)]
+    return [
+        pg.Record(TIME_NS + index * 1_000_001, frame) for index, frame in enumerate(WRITER_FRAMES)
+    ]
 
 
 @pytest.mark.parametrize("byteorder", ["little", "big"])
 @pytest.mark.parametrize("resolution", ["us", "ns"])
 def test_pcap_reads_back_with_dpkt(tmp_path, byteorder, resolution):
     path = tmp_path / "capture.pcap"
-    pg.write_pcap(path, writer_records(), byteorder=byteorder, resolution=resolution,
-                  linktype=pg.LINKTYPE_ETHERNET)
+    pg.write_pcap(
+        path,
+        writer_records(),
+        byteorder=byteorder,
+        resolution=resolution,
+        linktype=pg.LINKTYPE_ETHERNET,
+    )
     raw = path.read_bytes()
     magic = {"us": 0xA1B2C3D4, "ns": 0xA1B23C4D}[resolution]
     order = "<" if byteorder == "little" else ">"
@@ -560,8 +787,13 @@ def test_pcap_reads_back_with_dpkt(tmp_path, byteorder, resolution):
 def test_capture_reads_back_with_tshark(tmp_path, fileformat, byteorder, resolution):
     path = tmp_path / f"capture.{fileformat}"
     writer = pg.write_pcap if fileformat == "pcap" else pg.write_pcapng
-    writer(path, writer_records(), linktype=pg.LINKTYPE_ETHERNET, byteorder=byteorder,
-           resolution=resolution)
+    writer(
+        path,
+        writer_records(),
+        linktype=pg.LINKTYPE_ETHERNET,
+        byteorder=byteorder,
+        resolution=resolution,
+    )
 
     rows = run_tshark(path, ["frame.time_epoch", "frame.len", "frame.protocols"])
 
@@ -577,8 +809,9 @@ def test_capture_reads_back_with_tshark(tmp_path, fileformat, byteorder, resolut
 @pytest.mark.parametrize("resolution", ["us", "ns"])
 def test_pcapng_reads_back_with_dpkt(tmp_path, byteorder, resolution):
     path = tmp_path / "capture.pcapng"
-    pg.write_pcapng(path, writer_records(), linktype=pg.LINKTYPE_RAW, byteorder=byteorder,
-                    resolution=resolution)
+    pg.write_pcapng(
+        path, writer_records(), linktype=pg.LINKTYPE_RAW, byteorder=byteorder, resolution=resolution
+    )
     raw = path.read_bytes()
     order = "<" if byteorder == "little" else ">"
 
@@ -601,19 +834,25 @@ def test_pcapng_tsresol_option(tmp_path):
     shb_length = 28
 
     # IDB: type, length, linktype, reserved, snaplen, then option code 9, length 1, value.
-    assert struct.unpack("<HHB", nano[shb_length + 16:shb_length + 21]) == (9, 1, 9)
-    assert struct.unpack("<HHB", micro[shb_length + 16:shb_length + 21]) == (9, 1, 6)
-    assert struct.unpack("<I", bare[shb_length + 4:shb_length + 8])[0] == 20
+    assert struct.unpack("<HHB", nano[shb_length + 16 : shb_length + 21]) == (9, 1, 9)
+    assert struct.unpack("<HHB", micro[shb_length + 16 : shb_length + 21]) == (9, 1, 6)
+    assert struct.unpack("<I", bare[shb_length + 4 : shb_length + 8])[0] == 20
 
 
 @needs_tshark
 def test_pcapng_sections_and_interfaces(tmp_path):
     first = pg.pcapng_section(
-        [pg.Record(TIME_NS, pg.ethernet(udp4()), interface=0),
-         pg.Record(TIME_NS + 1, udp6(), interface=1)],
-        [pg.Interface(pg.LINKTYPE_ETHERNET, "us"), pg.Interface(pg.LINKTYPE_RAW, "ns")])
-    second = pg.pcapng_section([pg.Record(TIME_NS + 2, pg.linux_sll(udp4()))],
-                               [pg.Interface(pg.LINKTYPE_LINUX_SLL, "ns")], byteorder="big")
+        [
+            pg.Record(TIME_NS, pg.ethernet(udp4()), interface=0),
+            pg.Record(TIME_NS + 1, udp6(), interface=1),
+        ],
+        [pg.Interface(pg.LINKTYPE_ETHERNET, "us"), pg.Interface(pg.LINKTYPE_RAW, "ns")],
+    )
+    second = pg.pcapng_section(
+        [pg.Record(TIME_NS + 2, pg.linux_sll(udp4()))],
+        [pg.Interface(pg.LINKTYPE_LINUX_SLL, "ns")],
+        byteorder="big",
+    )
     path = tmp_path / "sections.pcapng"
     path.write_bytes(first + second)
 
@@ -621,9 +860,15 @@ def test_pcapng_sections_and_interfaces(tmp_path):
 
     assert [row["frame.interface_id"] for row in rows] == ["0", "1", "0"]
     assert [row["frame.protocols"] for row in rows] == [
-        "eth:ethertype:ip:udp:data", "raw:ipv6:udp:data", "sll:ethertype:ip:udp:data"]
+        "eth:ethertype:ip:udp:data",
+        "raw:ipv6:udp:data",
+        "sll:ethertype:ip:udp:data",
+    ]
     assert [row["frame.time_epoch"] for row in rows] == [
-        "1700000000.123456000", "1700000000.123456790", "1700000000.123456791"]
+        "1700000000.123456000",
+        "1700000000.123456790",
+        "1700000000.123456791",
+    ]
 
 
 def test_pcapng_rejects_unknown_interface():
@@ -646,8 +891,11 @@ def test_record_length_overrides(tmp_path):
     rows = run_tshark(path, ["frame.cap_len", "frame.len"])
 
     assert [(row["frame.cap_len"], row["frame.len"]) for row in rows] == [
-        ("60", str(len(frame))), (str(len(frame)), "60"), ("0", "0"),
-        (str(len(frame)), str(len(frame)))]
+        ("60", str(len(frame))),
+        (str(len(frame)), "60"),
+        ("0", "0"),
+        (str(len(frame)), str(len(frame))),
+    ]
 
 
 def test_caplen_override_is_written_verbatim():
@@ -664,8 +912,7 @@ def test_truncated_capture_is_reported(tmp_path):
     full_size = path.stat().st_size
 
     pg.truncate_file(path, -5)
-    result = subprocess.run([TSHARK, "-r", str(path)], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run([TSHARK, "-r", str(path)], capture_output=True, text=True, timeout=60)
 
     assert path.stat().st_size == full_size - 5
     assert "cut short in the middle of a packet" in result.stderr
@@ -684,34 +931,57 @@ def test_writer_rejects_invalid_options():
 # Conversations and the sample capture
 # --------------------------------------------------------------------------------------------
 
+
 def test_conversation_sequence_numbers():
     client = pg.Endpoint("192.0.2.10", 40000, pg.CLIENT_MAC)
     server = pg.Endpoint("203.0.113.80", 80, pg.SERVER_MAC)
-    steps = pg.tcp_handshake(0.0, 0.002) + [
-        pg.Step(">", b"hello", "PA", 0.010),
-        pg.Step("<", b"world!", "PA", 0.020),
-    ] + pg.tcp_teardown(0.030, 0.002)
+    steps = (
+        pg.tcp_handshake(0.0, 0.002)
+        + [
+            pg.Step(">", b"hello", "PA", 0.010),
+            pg.Step("<", b"world!", "PA", 0.020),
+        ]
+        + pg.tcp_teardown(0.030, 0.002)
+    )
 
-    records = pg.conversation(client, server, steps, start_ns=1_000_000_000,
-                              client_isn=100, server_isn=900)
+    records = pg.conversation(
+        client, server, steps, start_ns=1_000_000_000, client_isn=100, server_isn=900
+    )
     segments = [dpkt.ethernet.Ethernet(record.data).data.data for record in records]
 
     assert [(s.seq, s.ack) for s in segments] == [
-        (100, 0), (900, 101), (101, 901), (101, 901), (901, 106),
-        (106, 907), (907, 107), (907, 107), (107, 908)]
-    assert [s.flags for s in segments] == [0x02, 0x12, 0x10, 0x18, 0x18, 0x11, 0x10, 0x11,
-                                           0x10]
+        (100, 0),
+        (900, 101),
+        (101, 901),
+        (101, 901),
+        (901, 106),
+        (106, 907),
+        (907, 107),
+        (907, 107),
+        (107, 908),
+    ]
+    assert [s.flags for s in segments] == [0x02, 0x12, 0x10, 0x18, 0x18, 0x11, 0x10, 0x11, 0x10]
     assert [record.time_ns for record in records][:4] == [
-        1_000_000_000, 1_001_000_000, 1_002_000_000, 1_010_000_000]
+        1_000_000_000,
+        1_001_000_000,
+        1_002_000_000,
+        1_010_000_000,
+    ]
 
 
 @needs_tshark
 def test_conversation_has_no_tcp_analysis_warnings(tmp_path):
     client = pg.Endpoint("2001:db8::10", 40000, pg.CLIENT_MAC)
     server = pg.Endpoint("2001:db8::80", 80, pg.SERVER_MAC)
-    steps = pg.tcp_handshake() + [pg.Step(">", pg.http_get("h"), "PA"),
-                                  pg.Step("<", pg.http_response(), "PA"),
-                                  pg.Step(">", b"", "A")] + pg.tcp_teardown(0.1)
+    steps = (
+        pg.tcp_handshake()
+        + [
+            pg.Step(">", pg.http_get("h"), "PA"),
+            pg.Step("<", pg.http_response(), "PA"),
+            pg.Step(">", b"", "A"),
+        ]
+        + pg.tcp_teardown(0.1)
+    )
     path = tmp_path / "conversation.pcap"
     pg.write_pcap(path, pg.conversation(client, server, steps))
 
@@ -727,8 +997,13 @@ def test_udp_conversation_over_raw_ip():
     client = pg.Endpoint("192.0.2.10", 5353)
     server = pg.Endpoint("198.51.100.1", 53)
 
-    records = pg.conversation(client, server, [(">", b"q"), ("<", b"r")], protocol="udp",
-                              link=lambda packet, from_client: packet)
+    records = pg.conversation(
+        client,
+        server,
+        [(">", b"q"), ("<", b"r")],
+        protocol="udp",
+        link=lambda packet, from_client: packet,
+    )
     first, second = (dpkt.ip.IP(record.data) for record in records)
 
     assert (first.data.sport, first.data.dport, first.data.data) == (5353, 53, b"q")
@@ -743,8 +1018,13 @@ def test_sample_capture_is_current():
 
 @pytest.mark.skipif(NDPI_READER is None, reason="ndpiReader is not installed")
 def test_sample_capture_ndpi_labels():
-    result = subprocess.run([NDPI_READER, "-i", str(SAMPLE), "-v", "2"], capture_output=True,
-                            text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [NDPI_READER, "-i", str(SAMPLE), "-v", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     flows = [line for line in result.stdout.splitlines() if "[proto:" in line]
 
     def flow_line(fragment):

@@ -23,40 +23,131 @@ Regenerate the sample capture from the repository root with::
     PYTHONPATH=tests python -m pcapgen sample examples/sample.pcap
 """
 
-from .common import (
-    LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_PPP, LINKTYPE_RAW, LINKTYPE_PPP_HDLC,
-    LINKTYPE_C_HDLC, LINKTYPE_LINUX_SLL, LINKTYPE_IEEE802_11_RADIOTAP, LINKTYPE_IPV4,
-    LINKTYPE_IPV6, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN, ETHERTYPE_QINQ,
-    ETHERTYPE_MPLS, ETHERTYPE_PPPOE_SESSION, PPP_IPV4, PPP_IPV6, IPPROTO_HOPOPTS, IPPROTO_ICMP,
-    IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6, IPPROTO_ROUTING, IPPROTO_FRAGMENT,
-    IPPROTO_ICMPV6, IPPROTO_NONE, IPPROTO_DSTOPTS, IP_DF, IP_MF, TCP_FIN, TCP_SYN, TCP_RST,
-    TCP_PSH, TCP_ACK, TCP_URG, TCP_ECE, TCP_CWR, CLIENT_MAC, SERVER_MAC, mac_bytes, is_ipv6,
-)
 from .capture import (
-    Record, Interface, make_records, pcap_bytes, write_pcap, pcapng_section, write_pcapng,
+    Interface,
+    Record,
+    make_records,
+    pcap_bytes,
+    pcapng_section,
     truncate_file,
+    write_pcap,
+    write_pcapng,
 )
-from .link import (
-    ethernet, mpls, pppoe_session, llc_snap, stp_bpdu, ethernet_8023, linux_sll, dlt_null, ppp,
-    ppp_serial, cisco_hdlc, ieee80211_data, radiotap, radiotap_wifi,
-)
-from .ip import (
-    internet_checksum, ipv4, ExtensionHeader, hop_by_hop, destination_options, routing_header,
-    fragment_header, ipv6, ip_packet, ip_in_ip, udp, tcp_flags, tcp_options, tcp, icmp_echo,
-    icmpv6_echo, udp_packet, tcp_packet, icmp_echo_packet,
-)
-from .tunnels import (
-    GTP_U_PORT, TZSP_PORT, CAPWAP_DATA_PORT, gtp_u, tzsp, capwap_data, capwap_wifi,
-)
-from .payloads import (
-    dns_name, dns_query, dns_response, mdns_ptr_response, http_get, http_response,
-    tls_client_hello, tls_server_hello, dhcp_message, dhcp_discover, dhcp_request,
+from .common import (
+    CLIENT_MAC,
+    ETHERTYPE_IPV4,
+    ETHERTYPE_IPV6,
+    ETHERTYPE_MPLS,
+    ETHERTYPE_PPPOE_SESSION,
+    ETHERTYPE_QINQ,
+    ETHERTYPE_VLAN,
+    IP_DF,
+    IP_MF,
+    IPPROTO_DSTOPTS,
+    IPPROTO_FRAGMENT,
+    IPPROTO_HOPOPTS,
+    IPPROTO_ICMP,
+    IPPROTO_ICMPV6,
+    IPPROTO_IPIP,
+    IPPROTO_IPV6,
+    IPPROTO_NONE,
+    IPPROTO_ROUTING,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    LINKTYPE_C_HDLC,
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IEEE802_11_RADIOTAP,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_NULL,
+    LINKTYPE_PPP,
+    LINKTYPE_PPP_HDLC,
+    LINKTYPE_RAW,
+    PPP_IPV4,
+    PPP_IPV6,
+    SERVER_MAC,
+    TCP_ACK,
+    TCP_CWR,
+    TCP_ECE,
+    TCP_FIN,
+    TCP_PSH,
+    TCP_RST,
+    TCP_SYN,
+    TCP_URG,
+    is_ipv6,
+    mac_bytes,
 )
 from .conversation import (
-    Endpoint, Step, tcp_handshake, tcp_teardown, conversation,
+    Endpoint,
+    Step,
+    conversation,
+    tcp_handshake,
+    tcp_teardown,
+)
+from .ip import (
+    ExtensionHeader,
+    destination_options,
+    fragment_header,
+    hop_by_hop,
+    icmp_echo,
+    icmp_echo_packet,
+    icmpv6_echo,
+    internet_checksum,
+    ip_in_ip,
+    ip_packet,
+    ipv4,
+    ipv6,
+    routing_header,
+    tcp,
+    tcp_flags,
+    tcp_options,
+    tcp_packet,
+    udp,
+    udp_packet,
+)
+from .link import (
+    cisco_hdlc,
+    dlt_null,
+    ethernet,
+    ethernet_8023,
+    ieee80211_data,
+    linux_sll,
+    llc_snap,
+    mpls,
+    ppp,
+    ppp_serial,
+    pppoe_session,
+    radiotap,
+    radiotap_wifi,
+    stp_bpdu,
+)
+from .payloads import (
+    dhcp_discover,
+    dhcp_message,
+    dhcp_request,
+    dns_name,
+    dns_query,
+    dns_response,
+    http_get,
+    http_response,
+    mdns_ptr_response,
+    tls_client_hello,
+    tls_server_hello,
 )
 from .sample import (
-    SAMPLE_START_NS, sample_records, write_sample,
+    SAMPLE_START_NS,
+    sample_records,
+    write_sample,
+)
+from .tunnels import (
+    CAPWAP_DATA_PORT,
+    GTP_U_PORT,
+    TZSP_PORT,
+    capwap_data,
+    capwap_wifi,
+    gtp_u,
+    tzsp,
 )
 
 __all__ = [

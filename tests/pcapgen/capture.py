@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from .common import LINKTYPE_ETHERNET, pad4
-
 
 _PCAP_MAGIC_MICRO = 0xA1B2C3D4
 _PCAP_MAGIC_NANO = 0xA1B23C4D
@@ -16,7 +15,6 @@ _PCAPNG_IDB = 0x00000001
 _PCAPNG_EPB = 0x00000006
 _PCAPNG_BYTE_ORDER_MAGIC = 0x1A2B3C4D
 _PCAPNG_OPT_IF_TSRESOL = 9
-
 
 
 @dataclass(frozen=True)
@@ -45,8 +43,9 @@ class Interface:
     write_tsresol: bool = True
 
 
-def make_records(frames: Iterable[bytes], start_ns: int = 1_700_000_000_000_000_000,
-                 step_ns: int = 1_000_000) -> list[Record]:
+def make_records(
+    frames: Iterable[bytes], start_ns: int = 1_700_000_000_000_000_000, step_ns: int = 1_000_000
+) -> list[Record]:
     """Wrap frames into records spaced ``step_ns`` apart from ``start_ns``."""
     return [Record(start_ns + i * step_ns, frame) for i, frame in enumerate(frames)]
 
@@ -63,9 +62,13 @@ def _units_per_second(resolution: str) -> int:
     return 1_000_000 if resolution == "us" else 1_000_000_000
 
 
-def pcap_bytes(records: Iterable[Record], linktype: int = LINKTYPE_ETHERNET,
-               byteorder: str = "little", resolution: str = "us",
-               snaplen: int = 262144) -> bytes:
+def pcap_bytes(
+    records: Iterable[Record],
+    linktype: int = LINKTYPE_ETHERNET,
+    byteorder: str = "little",
+    resolution: str = "us",
+    snaplen: int = 262144,
+) -> bytes:
     """Serialise records as a classic pcap file (version 2.4).
 
     Microsecond timestamps are truncated from ``time_ns``, as libpcap does when it reads a
@@ -109,13 +112,17 @@ def _pcapng_packet_block(order: str, record: Record, interface: Interface) -> by
     ticks = record.time_ns * _units_per_second(interface.resolution) // 1_000_000_000
     caplen = len(record.data) if record.caplen is None else record.caplen
     wirelen = len(record.data) if record.wirelen is None else record.wirelen
-    header = struct.pack(order + "IIIII", record.interface, ticks >> 32, ticks & 0xFFFFFFFF,
-                         caplen, wirelen)
+    header = struct.pack(
+        order + "IIIII", record.interface, ticks >> 32, ticks & 0xFFFFFFFF, caplen, wirelen
+    )
     return _pcapng_block(order, _PCAPNG_EPB, header + record.data)
 
 
-def pcapng_section(records: Iterable[Record], interfaces: Sequence[Interface] = (Interface(),),
-                   byteorder: str = "little") -> bytes:
+def pcapng_section(
+    records: Iterable[Record],
+    interfaces: Sequence[Interface] = (Interface(),),
+    byteorder: str = "little",
+) -> bytes:
     """Serialise one pcapng section: SHB, one IDB per interface, one EPB per record.
 
     Concatenate the results of several calls to get a file with several sections.
@@ -126,14 +133,21 @@ def pcapng_section(records: Iterable[Record], interfaces: Sequence[Interface] = 
     parts += [_pcapng_interface_block(order, interface) for interface in interfaces]
     for record in records:
         if not 0 <= record.interface < len(interfaces):
-            raise ValueError(f"record interface {record.interface} is not defined "
-                             f"(section has {len(interfaces)} interfaces)")
+            raise ValueError(
+                f"record interface {record.interface} is not defined "
+                f"(section has {len(interfaces)} interfaces)"
+            )
         parts.append(_pcapng_packet_block(order, record, interfaces[record.interface]))
     return b"".join(parts)
 
 
-def write_pcapng(path, records: Iterable[Record], linktype: int = LINKTYPE_ETHERNET,
-                 resolution: str = "us", byteorder: str = "little") -> None:
+def write_pcapng(
+    path,
+    records: Iterable[Record],
+    linktype: int = LINKTYPE_ETHERNET,
+    resolution: str = "us",
+    byteorder: str = "little",
+) -> None:
     """Write a pcapng file with one section and one interface."""
     interface = Interface(linktype=linktype, resolution=resolution)
     with open(path, "wb") as handle:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, NamedTuple
 
 from .capture import Record
 from .common import CLIENT_MAC, TCP_ACK, TCP_FIN, TCP_SYN, ethertype_of
@@ -31,29 +32,43 @@ class Step(NamedTuple):
 
 def tcp_handshake(offset: float = 0.0, rtt: float = 0.001) -> list[Step]:
     """Return the SYN, SYN-ACK and ACK steps of a TCP three-way handshake."""
-    return [Step(">", b"", "S", offset), Step("<", b"", "SA", offset + rtt / 2),
-            Step(">", b"", "A", offset + rtt)]
+    return [
+        Step(">", b"", "S", offset),
+        Step("<", b"", "SA", offset + rtt / 2),
+        Step(">", b"", "A", offset + rtt),
+    ]
 
 
 def tcp_teardown(offset: float, rtt: float = 0.001, initiator: str = ">") -> list[Step]:
     """Return FIN-ACK / ACK / FIN-ACK / ACK steps, first FIN sent by ``initiator``."""
     other = "<" if initiator == ">" else ">"
-    return [Step(initiator, b"", "FA", offset), Step(other, b"", "A", offset + rtt / 2),
-            Step(other, b"", "FA", offset + rtt / 2), Step(initiator, b"", "A", offset + rtt)]
+    return [
+        Step(initiator, b"", "FA", offset),
+        Step(other, b"", "A", offset + rtt / 2),
+        Step(other, b"", "FA", offset + rtt / 2),
+        Step(initiator, b"", "A", offset + rtt),
+    ]
 
 
 def _default_link(client: Endpoint, server: Endpoint) -> Callable[[bytes, bool], bytes]:
     def frame(packet: bytes, from_client: bool) -> bytes:
         source, target = (client, server) if from_client else (server, client)
         return ethernet(packet, src=source.mac, dst=target.mac, ethertype=ethertype_of(packet))
+
     return frame
 
 
-def conversation(client: Endpoint, server: Endpoint, steps: Iterable[Step | tuple],
-                 protocol: str = "tcp", start_ns: int = 1_700_000_000_000_000_000,
-                 client_isn: int = 1000, server_isn: int = 5000,
-                 link: Callable[[bytes, bool], bytes] | None = None,
-                 ip_options: dict | None = None) -> list[Record]:
+def conversation(
+    client: Endpoint,
+    server: Endpoint,
+    steps: Iterable[Step | tuple],
+    protocol: str = "tcp",
+    start_ns: int = 1_700_000_000_000_000_000,
+    client_isn: int = 1000,
+    server_isn: int = 5000,
+    link: Callable[[bytes, bool], bytes] | None = None,
+    ip_options: dict | None = None,
+) -> list[Record]:
     """Build the records of a TCP or UDP exchange between two endpoints.
 
     For TCP each side's sequence number starts at its ISN and grows by the payload length,
@@ -75,25 +90,38 @@ def conversation(client: Endpoint, server: Endpoint, steps: Iterable[Step | tupl
         offset = step.offset if step.offset is not None else offset + 0.001
         source, target = (client, server) if step.direction == ">" else (server, client)
         if protocol == "udp":
-            packet = udp_packet(source.ip, target.ip, source.port, target.port, step.payload,
-                                **(ip_options or {}))
+            packet = udp_packet(
+                source.ip, target.ip, source.port, target.port, step.payload, **(ip_options or {})
+            )
         else:
             packet = _conversation_segment(step, source, target, next_seq, ip_options or {})
         records.append(Record(start_ns + round(offset * 1e9), link(packet, step.direction == ">")))
     return records
 
 
-def _conversation_segment(step: Step, source: Endpoint, target: Endpoint,
-                          next_seq: dict[str, int], ip_options: dict) -> bytes:
+def _conversation_segment(
+    step: Step, source: Endpoint, target: Endpoint, next_seq: dict[str, int], ip_options: dict
+) -> bytes:
     flags = tcp_flags(step.flags)
     other = "<" if step.direction == ">" else ">"
     ack = next_seq[other] if flags & TCP_ACK else 0
     options = tcp_options() if flags & TCP_SYN else b""
     # tcp_options() offers window scale 7, so later segments advertise 502 << 7 = 64256 bytes.
     window = 64240 if flags & TCP_SYN else 502
-    packet = tcp_packet(source.ip, target.ip, source.port, target.port, step.payload, flags,
-                        seq=next_seq[step.direction], ack=ack, options=options, window=window,
-                        **ip_options)
-    next_seq[step.direction] += len(step.payload) + (1 if flags & TCP_SYN else 0) + \
-        (1 if flags & TCP_FIN else 0)
+    packet = tcp_packet(
+        source.ip,
+        target.ip,
+        source.port,
+        target.port,
+        step.payload,
+        flags,
+        seq=next_seq[step.direction],
+        ack=ack,
+        options=options,
+        window=window,
+        **ip_options,
+    )
+    next_seq[step.direction] += (
+        len(step.payload) + (1 if flags & TCP_SYN else 0) + (1 if flags & TCP_FIN else 0)
+    )
     return packet

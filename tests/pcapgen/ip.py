@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from .common import (
-    IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_HOPOPTS, IPPROTO_ICMP, IPPROTO_ICMPV6,
-    IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_ROUTING, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_CWR,
-    TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, is_ipv6, pad4,
+    IPPROTO_DSTOPTS,
+    IPPROTO_FRAGMENT,
+    IPPROTO_HOPOPTS,
+    IPPROTO_ICMP,
+    IPPROTO_ICMPV6,
+    IPPROTO_IPIP,
+    IPPROTO_IPV6,
+    IPPROTO_ROUTING,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    TCP_ACK,
+    TCP_CWR,
+    TCP_ECE,
+    TCP_FIN,
+    TCP_PSH,
+    TCP_RST,
+    TCP_SYN,
+    TCP_URG,
+    is_ipv6,
+    pad4,
 )
 
 
@@ -23,9 +41,20 @@ def internet_checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
-def ipv4(payload: bytes, src: str, dst: str, proto: int, ttl: int = 64, ident: int = 0,
-         flags: int = 0, fragment_offset: int = 0, options: bytes = b"", tos: int = 0,
-         total_length: int | None = None, checksum: int | None = None) -> bytes:
+def ipv4(
+    payload: bytes,
+    src: str,
+    dst: str,
+    proto: int,
+    ttl: int = 64,
+    ident: int = 0,
+    flags: int = 0,
+    fragment_offset: int = 0,
+    options: bytes = b"",
+    tos: int = 0,
+    total_length: int | None = None,
+    checksum: int | None = None,
+) -> bytes:
     """Build an IPv4 header (with a correct checksum unless given) followed by ``payload``.
 
     ``flags`` is IP_DF/IP_MF, ``fragment_offset`` is in bytes (a multiple of 8), ``options``
@@ -38,10 +67,22 @@ def ipv4(payload: bytes, src: str, dst: str, proto: int, ttl: int = 64, ident: i
     header_length = 20 + len(options)
     if total_length is None:
         total_length = header_length + len(payload)
-    header = struct.pack("!BBHHHBBH4s4s", 0x40 | header_length // 4, tos, total_length, ident,
-                         (flags << 13) | (fragment_offset // 8), ttl, proto, 0,
-                         socket.inet_pton(socket.AF_INET, src),
-                         socket.inet_pton(socket.AF_INET, dst)) + options
+    header = (
+        struct.pack(
+            "!BBHHHBBH4s4s",
+            0x40 | header_length // 4,
+            tos,
+            total_length,
+            ident,
+            (flags << 13) | (fragment_offset // 8),
+            ttl,
+            proto,
+            0,
+            socket.inet_pton(socket.AF_INET, src),
+            socket.inet_pton(socket.AF_INET, dst),
+        )
+        + options
+    )
     if checksum is None:
         checksum = internet_checksum(header)
     return header[:10] + struct.pack("!H", checksum) + header[12:] + payload
@@ -74,8 +115,9 @@ def destination_options(options: bytes = b"") -> ExtensionHeader:
     return _options_extension(IPPROTO_DSTOPTS, options)
 
 
-def routing_header(addresses: Sequence[str] = (), routing_type: int = 0,
-                   segments_left: int = 0) -> ExtensionHeader:
+def routing_header(
+    addresses: Sequence[str] = (), routing_type: int = 0, segments_left: int = 0
+) -> ExtensionHeader:
     """Routing header listing ``addresses`` (type 0 layout: 4 reserved bytes, then addresses)."""
     packed = b"".join(socket.inet_pton(socket.AF_INET6, a) for a in addresses)
     body = bytes([2 * len(addresses), routing_type, segments_left]) + b"\x00" * 4 + packed
@@ -86,27 +128,41 @@ def fragment_header(offset: int = 0, more: bool = False, ident: int = 1) -> Exte
     """Fragment header; ``offset`` is in bytes (a multiple of 8)."""
     if offset % 8:
         raise ValueError(f"fragment offset must be a multiple of 8 bytes, got {offset}")
-    return ExtensionHeader(IPPROTO_FRAGMENT,
-                           struct.pack("!BHI", 0, offset | (1 if more else 0), ident))
+    return ExtensionHeader(
+        IPPROTO_FRAGMENT, struct.pack("!BHI", 0, offset | (1 if more else 0), ident)
+    )
 
 
-def ipv6(payload: bytes, src: str, dst: str, next_header: int, hop_limit: int = 64,
-         extension_headers: Sequence[ExtensionHeader] = (), traffic_class: int = 0,
-         flow_label: int = 0, payload_length: int | None = None) -> bytes:
+def ipv6(
+    payload: bytes,
+    src: str,
+    dst: str,
+    next_header: int,
+    hop_limit: int = 64,
+    extension_headers: Sequence[ExtensionHeader] = (),
+    traffic_class: int = 0,
+    flow_label: int = 0,
+    payload_length: int | None = None,
+) -> bytes:
     """Build an IPv6 header, the extension-header chain in order, then ``payload``.
 
     ``next_header`` is the protocol of ``payload``; the chain's next-header fields are
     filled in. ``payload_length`` overrides the header field only.
     """
     kinds = [header.kind for header in extension_headers] + [next_header]
-    chain = b"".join(bytes([kinds[i + 1]]) + header.body
-                     for i, header in enumerate(extension_headers))
+    chain = b"".join(
+        bytes([kinds[i + 1]]) + header.body for i, header in enumerate(extension_headers)
+    )
     body = chain + payload
     if payload_length is None:
         payload_length = len(body)
     first_word = (6 << 28) | (traffic_class << 20) | flow_label
-    return struct.pack("!IHBB", first_word, payload_length, kinds[0], hop_limit) + \
-        socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst) + body
+    return (
+        struct.pack("!IHBB", first_word, payload_length, kinds[0], hop_limit)
+        + socket.inet_pton(socket.AF_INET6, src)
+        + socket.inet_pton(socket.AF_INET6, dst)
+        + body
+    )
 
 
 def ip_packet(payload: bytes, src: str, dst: str, proto: int, **options) -> bytes:
@@ -124,24 +180,42 @@ def ip_in_ip(inner: bytes, src: str, dst: str, **options) -> bytes:
 
 def _pseudo_header(src: str, dst: str, proto: int, length: int) -> bytes:
     if is_ipv6(src):
-        return socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst) + \
-            struct.pack("!IxxxB", length, proto)
-    return socket.inet_pton(socket.AF_INET, src) + socket.inet_pton(socket.AF_INET, dst) + \
-        struct.pack("!xBH", proto, length)
+        return (
+            socket.inet_pton(socket.AF_INET6, src)
+            + socket.inet_pton(socket.AF_INET6, dst)
+            + struct.pack("!IxxxB", length, proto)
+        )
+    return (
+        socket.inet_pton(socket.AF_INET, src)
+        + socket.inet_pton(socket.AF_INET, dst)
+        + struct.pack("!xBH", proto, length)
+    )
 
 
-def _with_checksum(segment: bytes, offset: int, src: str | None, dst: str | None,
-                   proto: int, zero_means_none: bool = False) -> bytes:
+def _with_checksum(
+    segment: bytes,
+    offset: int,
+    src: str | None,
+    dst: str | None,
+    proto: int,
+    zero_means_none: bool = False,
+) -> bytes:
     if src is None or dst is None:
         return segment
     checksum = internet_checksum(_pseudo_header(src, dst, proto, len(segment)) + segment)
     if zero_means_none and checksum == 0:
         checksum = 0xFFFF  # RFC 768: a computed zero is sent as all ones
-    return segment[:offset] + struct.pack("!H", checksum) + segment[offset + 2:]
+    return segment[:offset] + struct.pack("!H", checksum) + segment[offset + 2 :]
 
 
-def udp(payload: bytes, sport: int, dport: int, src: str | None = None,
-        dst: str | None = None, length: int | None = None) -> bytes:
+def udp(
+    payload: bytes,
+    sport: int,
+    dport: int,
+    src: str | None = None,
+    dst: str | None = None,
+    length: int | None = None,
+) -> bytes:
     """Build a UDP header and payload; the checksum is 0 unless ``src`` and ``dst`` are given."""
     if length is None:
         length = 8 + len(payload)
@@ -149,8 +223,16 @@ def udp(payload: bytes, sport: int, dport: int, src: str | None = None,
     return _with_checksum(segment, 6, src, dst, IPPROTO_UDP, zero_means_none=True)
 
 
-_TCP_FLAG_LETTERS = {"F": TCP_FIN, "S": TCP_SYN, "R": TCP_RST, "P": TCP_PSH,
-                     "A": TCP_ACK, "U": TCP_URG, "E": TCP_ECE, "C": TCP_CWR}
+_TCP_FLAG_LETTERS = {
+    "F": TCP_FIN,
+    "S": TCP_SYN,
+    "R": TCP_RST,
+    "P": TCP_PSH,
+    "A": TCP_ACK,
+    "U": TCP_URG,
+    "E": TCP_ECE,
+    "C": TCP_CWR,
+}
 
 
 def tcp_flags(flags: int | str) -> int:
@@ -165,9 +247,12 @@ def tcp_flags(flags: int | str) -> int:
     return value
 
 
-def tcp_options(mss: int | None = 1460, window_scale: int | None = 7,
-                sack_permitted: bool = True,
-                timestamps: tuple[int, int] | None = None) -> bytes:
+def tcp_options(
+    mss: int | None = 1460,
+    window_scale: int | None = 7,
+    sack_permitted: bool = True,
+    timestamps: tuple[int, int] | None = None,
+) -> bytes:
     """Build SYN-style TCP options, padded with NOPs to a multiple of 4 bytes."""
     options = b""
     if mss is not None:
@@ -181,48 +266,102 @@ def tcp_options(mss: int | None = 1460, window_scale: int | None = 7,
     return options + b"\x01" * (-len(options) % 4)
 
 
-def tcp(payload: bytes, sport: int, dport: int, src: str | None = None,
-        dst: str | None = None, seq: int = 0, ack: int = 0, flags: int | str = "S",
-        window: int = 64240, options: bytes = b"", urgent: int = 0) -> bytes:
+def tcp(
+    payload: bytes,
+    sport: int,
+    dport: int,
+    src: str | None = None,
+    dst: str | None = None,
+    seq: int = 0,
+    ack: int = 0,
+    flags: int | str = "S",
+    window: int = 64240,
+    options: bytes = b"",
+    urgent: int = 0,
+) -> bytes:
     """Build a TCP header and payload; the checksum is 0 unless ``src`` and ``dst`` are given."""
     options = options + b"\x00" * (-len(options) % 4)
     data_offset = (20 + len(options)) // 4
-    segment = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
-                          data_offset << 4, tcp_flags(flags), window, 0, urgent)
+    segment = struct.pack(
+        "!HHIIBBHHH",
+        sport,
+        dport,
+        seq & 0xFFFFFFFF,
+        ack & 0xFFFFFFFF,
+        data_offset << 4,
+        tcp_flags(flags),
+        window,
+        0,
+        urgent,
+    )
     return _with_checksum(segment + options + payload, 16, src, dst, IPPROTO_TCP)
 
 
-def icmp_echo(ident: int = 1, sequence: int = 1, payload: bytes = b"abcdefgh" * 4,
-              reply: bool = False) -> bytes:
+def icmp_echo(
+    ident: int = 1, sequence: int = 1, payload: bytes = b"abcdefgh" * 4, reply: bool = False
+) -> bytes:
     """Build an ICMPv4 echo request (type 8) or reply (type 0) with its checksum."""
     message = struct.pack("!BBHHH", 0 if reply else 8, 0, 0, ident, sequence) + payload
     return message[:2] + struct.pack("!H", internet_checksum(message)) + message[4:]
 
 
-def icmpv6_echo(src: str, dst: str, ident: int = 1, sequence: int = 1,
-                payload: bytes = b"abcdefgh" * 4, reply: bool = False) -> bytes:
+def icmpv6_echo(
+    src: str,
+    dst: str,
+    ident: int = 1,
+    sequence: int = 1,
+    payload: bytes = b"abcdefgh" * 4,
+    reply: bool = False,
+) -> bytes:
     """Build an ICMPv6 echo request (128) or reply (129); the checksum covers the pseudo-header."""
     message = struct.pack("!BBHHH", 129 if reply else 128, 0, 0, ident, sequence) + payload
     return _with_checksum(message, 2, src, dst, IPPROTO_ICMPV6)
 
 
-def udp_packet(src: str, dst: str, sport: int, dport: int, payload: bytes = b"",
-               **ip_options) -> bytes:
+def udp_packet(
+    src: str, dst: str, sport: int, dport: int, payload: bytes = b"", **ip_options
+) -> bytes:
     """Build an IPv4/IPv6 packet carrying a checksummed UDP datagram."""
     return ip_packet(udp(payload, sport, dport, src, dst), src, dst, IPPROTO_UDP, **ip_options)
 
 
-def tcp_packet(src: str, dst: str, sport: int, dport: int, payload: bytes = b"",
-               flags: int | str = "PA", seq: int = 0, ack: int = 0, options: bytes = b"",
-               window: int = 64240, **ip_options) -> bytes:
+def tcp_packet(
+    src: str,
+    dst: str,
+    sport: int,
+    dport: int,
+    payload: bytes = b"",
+    flags: int | str = "PA",
+    seq: int = 0,
+    ack: int = 0,
+    options: bytes = b"",
+    window: int = 64240,
+    **ip_options,
+) -> bytes:
     """Build an IPv4/IPv6 packet carrying a checksummed TCP segment."""
-    segment = tcp(payload, sport, dport, src, dst, seq=seq, ack=ack, flags=flags,
-                  window=window, options=options)
+    segment = tcp(
+        payload,
+        sport,
+        dport,
+        src,
+        dst,
+        seq=seq,
+        ack=ack,
+        flags=flags,
+        window=window,
+        options=options,
+    )
     return ip_packet(segment, src, dst, IPPROTO_TCP, **ip_options)
 
 
-def icmp_echo_packet(src: str, dst: str, ident: int = 1, sequence: int = 1,
-                     reply: bool = False, payload: bytes = b"abcdefgh" * 4) -> bytes:
+def icmp_echo_packet(
+    src: str,
+    dst: str,
+    ident: int = 1,
+    sequence: int = 1,
+    reply: bool = False,
+    payload: bytes = b"abcdefgh" * 4,
+) -> bytes:
     """Build an IPv4 ICMP or IPv6 ICMPv6 echo packet according to the address family."""
     if is_ipv6(src):
         message = icmpv6_echo(src, dst, ident, sequence, payload, reply)

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import Sequence
+from collections.abc import Sequence
 
 from .common import (
-    CLIENT_MAC, ETHERTYPE_IPV4, ETHERTYPE_VLAN, PPP_IPV4, SERVER_MAC, ethertype_of, mac_bytes,
+    CLIENT_MAC,
+    ETHERTYPE_IPV4,
+    ETHERTYPE_VLAN,
+    PPP_IPV4,
+    SERVER_MAC,
+    ethertype_of,
+    mac_bytes,
     pad_frame,
 )
 
 
-def ethernet(payload: bytes, src: str | bytes = CLIENT_MAC, dst: str | bytes = SERVER_MAC,
-             ethertype: int = ETHERTYPE_IPV4, vlans: Sequence[int | tuple[int, int]] = (),
-             pad_to: int = 0) -> bytes:
+def ethernet(
+    payload: bytes,
+    src: str | bytes = CLIENT_MAC,
+    dst: str | bytes = SERVER_MAC,
+    ethertype: int = ETHERTYPE_IPV4,
+    vlans: Sequence[int | tuple[int, int]] = (),
+    pad_to: int = 0,
+) -> bytes:
     """Build an Ethernet II frame (no FCS).
 
     ``vlans`` lists tags from outermost to innermost: a VLAN id (TPID 0x8100) or a
@@ -55,19 +66,32 @@ def stp_bpdu() -> bytes:
     return b"\x42\x42\x03" + bpdu
 
 
-def ethernet_8023(llc_payload: bytes, src: str | bytes = CLIENT_MAC,
-                  dst: str | bytes = "01:80:c2:00:00:00", pad_to: int = 0) -> bytes:
+def ethernet_8023(
+    llc_payload: bytes,
+    src: str | bytes = CLIENT_MAC,
+    dst: str | bytes = "01:80:c2:00:00:00",
+    pad_to: int = 0,
+) -> bytes:
     """Build an IEEE 802.3 frame whose type field is the LLC payload length."""
     header = mac_bytes(dst) + mac_bytes(src) + struct.pack("!H", len(llc_payload))
     return pad_frame(header + llc_payload, pad_to)
 
 
-def linux_sll(payload: bytes, protocol: int = ETHERTYPE_IPV4, packet_type: int = 0,
-              address: str | bytes = CLIENT_MAC, arphrd_type: int = 1) -> bytes:
+def linux_sll(
+    payload: bytes,
+    protocol: int = ETHERTYPE_IPV4,
+    packet_type: int = 0,
+    address: str | bytes = CLIENT_MAC,
+    arphrd_type: int = 1,
+) -> bytes:
     """Build a 16-byte Linux cooked-capture (SLL) header followed by ``payload``."""
     address_field = mac_bytes(address) + b"\x00\x00"
-    return struct.pack("!HHH", packet_type, arphrd_type, 6) + address_field + \
-        struct.pack("!H", protocol) + payload
+    return (
+        struct.pack("!HHH", packet_type, arphrd_type, 6)
+        + address_field
+        + struct.pack("!H", protocol)
+        + payload
+    )
 
 
 def dlt_null(payload: bytes, family: int = 2, byteorder: str = "little") -> bytes:
@@ -94,9 +118,16 @@ def cisco_hdlc(payload: bytes, protocol: int = ETHERTYPE_IPV4, address: int = 0x
     return struct.pack("!BBH", address, 0, protocol) + payload
 
 
-def ieee80211_data(payload: bytes, addr1: str | bytes, addr2: str | bytes,
-                   addr3: str | bytes, to_ds: bool = True, from_ds: bool = False,
-                   qos: bool = True, sequence: int = 0) -> bytes:
+def ieee80211_data(
+    payload: bytes,
+    addr1: str | bytes,
+    addr2: str | bytes,
+    addr3: str | bytes,
+    to_ds: bool = True,
+    from_ds: bool = False,
+    qos: bool = True,
+    sequence: int = 0,
+) -> bytes:
     """Build an 802.11 data frame header (QoS data when ``qos``) followed by ``payload``.
 
     With ToDS only, addr1 is the BSSID, addr2 the source and addr3 the destination. With
@@ -109,8 +140,14 @@ def ieee80211_data(payload: bytes, addr1: str | bytes, addr2: str | bytes,
     if from_ds:
         ds_bits |= 0x02
     frame_control = bytes([(subtype << 4) | (2 << 2), ds_bits])  # type 2 is data
-    header = frame_control + struct.pack("<H", 0) + mac_bytes(addr1) + mac_bytes(addr2) + \
-        mac_bytes(addr3) + struct.pack("<H", sequence << 4)
+    header = (
+        frame_control
+        + struct.pack("<H", 0)
+        + mac_bytes(addr1)
+        + mac_bytes(addr2)
+        + mac_bytes(addr3)
+        + struct.pack("<H", sequence << 4)
+    )
     if to_ds and from_ds:
         header += mac_bytes(addr2)
     if qos:
@@ -118,8 +155,14 @@ def ieee80211_data(payload: bytes, addr1: str | bytes, addr2: str | bytes,
     return header + payload
 
 
-def radiotap(frame: bytes, flags: int = 0, rate: int = 2, channel_mhz: int = 2437,
-             signal_dbm: int = -40, tsft: int = 0) -> bytes:
+def radiotap(
+    frame: bytes,
+    flags: int = 0,
+    rate: int = 2,
+    channel_mhz: int = 2437,
+    signal_dbm: int = -40,
+    tsft: int = 0,
+) -> bytes:
     """Prefix a radiotap header with TSFT, Flags, Rate, Channel and dBm antenna signal.
 
     The Flags byte is at offset 16 because TSFT comes first. With flags bit 0x10 (FCS at
@@ -133,9 +176,14 @@ def radiotap(frame: bytes, flags: int = 0, rate: int = 2, channel_mhz: int = 243
     return header + frame
 
 
-def radiotap_wifi(ip_packet: bytes, src: str | bytes = CLIENT_MAC,
-                  dst: str | bytes = SERVER_MAC, bssid: str | bytes = "02:00:00:00:00:aa",
-                  ethertype: int | None = None, flags: int = 0) -> bytes:
+def radiotap_wifi(
+    ip_packet: bytes,
+    src: str | bytes = CLIENT_MAC,
+    dst: str | bytes = SERVER_MAC,
+    bssid: str | bytes = "02:00:00:00:00:aa",
+    ethertype: int | None = None,
+    flags: int = 0,
+) -> bytes:
     """Build radiotap + 802.11 QoS data (ToDS) + LLC/SNAP + ``ip_packet``."""
     if ethertype is None:
         ethertype = ethertype_of(ip_packet)

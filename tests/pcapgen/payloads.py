@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import Sequence
+from collections.abc import Sequence
 
 from .common import CLIENT_MAC, mac_bytes, pad_frame
 
@@ -17,17 +17,21 @@ def dns_name(name: str) -> bytes:
 
 def dns_query(name: str, ident: int = 0x1234, qtype: int = 1) -> bytes:
     """Build a DNS query with recursion desired for ``name`` (type A by default)."""
-    return struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + dns_name(name) + \
-        struct.pack("!HH", qtype, 1)
+    return (
+        struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0)
+        + dns_name(name)
+        + struct.pack("!HH", qtype, 1)
+    )
 
 
-def dns_response(name: str, addresses: Sequence[str], ident: int = 0x1234,
-                 ttl: int = 300) -> bytes:
+def dns_response(name: str, addresses: Sequence[str], ident: int = 0x1234, ttl: int = 300) -> bytes:
     """Build a DNS response to an A query with one A record per address."""
     header = struct.pack("!HHHHHH", ident, 0x8180, 1, len(addresses), 0, 0)
     question = dns_name(name) + struct.pack("!HH", 1, 1)
-    answers = b"".join(struct.pack("!HHHIH", 0xC00C, 1, 1, ttl, 4) +
-                       socket.inet_pton(socket.AF_INET, address) for address in addresses)
+    answers = b"".join(
+        struct.pack("!HHHIH", 0xC00C, 1, 1, ttl, 4) + socket.inet_pton(socket.AF_INET, address)
+        for address in addresses
+    )
     return header + question + answers
 
 
@@ -43,15 +47,20 @@ def mdns_ptr_response(records: Sequence[tuple[str, str]], ttl: int = 4500) -> by
 
 def http_get(host: str, path: str = "/", user_agent: str = "pcapgen/1.0") -> bytes:
     """Build an HTTP/1.1 GET request with Host, User-Agent and Accept headers."""
-    return (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {user_agent}\r\n"
-            f"Accept: */*\r\n\r\n").encode("ascii")
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {user_agent}\r\nAccept: */*\r\n\r\n"
+    ).encode("ascii")
 
 
-def http_response(body: bytes = b"<html><body>ok</body></html>\n",
-                  content_type: str = "text/html", status: str = "200 OK") -> bytes:
+def http_response(
+    body: bytes = b"<html><body>ok</body></html>\n",
+    content_type: str = "text/html",
+    status: str = "200 OK",
+) -> bytes:
     """Build an HTTP/1.1 response with Content-Type and Content-Length headers."""
-    head = (f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode("ascii")
+    head = (
+        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode("ascii")
     return head + body
 
 
@@ -74,8 +83,9 @@ def _alpn_extension(protocols: Sequence[str]) -> bytes:
     return _tls_extension(16, _u16_prefixed(names))
 
 
-def tls_client_hello(server_name: str, random: bytes = bytes(range(32)),
-                     alpn: Sequence[str] = ("h2", "http/1.1")) -> bytes:
+def tls_client_hello(
+    server_name: str, random: bytes = bytes(range(32)), alpn: Sequence[str] = ("h2", "http/1.1")
+) -> bytes:
     """Build a TLS 1.2 ClientHello record with SNI, groups, point formats, signatures, ALPN."""
     ciphers = [0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8, 0xC013, 0xC014, 0x009C, 0x002F]
     name = server_name.encode("ascii")
@@ -86,45 +96,79 @@ def tls_client_hello(server_name: str, random: bytes = bytes(range(32)),
         + _tls_extension(0xFF01, b"\x00")  # renegotiation_info
         + _tls_extension(10, _u16_prefixed(struct.pack("!3H", 0x001D, 0x0017, 0x0018)))
         + _tls_extension(11, b"\x01\x00")
-        + _tls_extension(13, _u16_prefixed(struct.pack(f"!{len(signature_schemes)}H",
-                                                       *signature_schemes)))
+        + _tls_extension(
+            13, _u16_prefixed(struct.pack(f"!{len(signature_schemes)}H", *signature_schemes))
+        )
         + _alpn_extension(alpn)
     )
-    body = b"\x03\x03" + random + b"\x00" + \
-        _u16_prefixed(struct.pack(f"!{len(ciphers)}H", *ciphers)) + b"\x01\x00" + \
-        _u16_prefixed(extensions)
+    body = (
+        b"\x03\x03"
+        + random
+        + b"\x00"
+        + _u16_prefixed(struct.pack(f"!{len(ciphers)}H", *ciphers))
+        + b"\x01\x00"
+        + _u16_prefixed(extensions)
+    )
     return _tls_handshake_record(1, body)
 
 
-def tls_server_hello(random: bytes = bytes(range(32, 64)), cipher_suite: int = 0xC02F,
-                     alpn: str | None = "http/1.1") -> bytes:
+def tls_server_hello(
+    random: bytes = bytes(range(32, 64)), cipher_suite: int = 0xC02F, alpn: str | None = "http/1.1"
+) -> bytes:
     """Build a TLS 1.2 ServerHello record followed by a ServerHelloDone record."""
     extensions = _tls_extension(0xFF01, b"\x00") + _tls_extension(11, b"\x01\x00")
     if alpn:
         extensions += _alpn_extension([alpn])
-    body = b"\x03\x03" + random + b"\x00" + struct.pack("!HB", cipher_suite, 0) + \
-        _u16_prefixed(extensions)
+    body = (
+        b"\x03\x03"
+        + random
+        + b"\x00"
+        + struct.pack("!HB", cipher_suite, 0)
+        + _u16_prefixed(extensions)
+    )
     return _tls_handshake_record(2, body, 0x0303) + _tls_handshake_record(14, b"", 0x0303)
 
 
-def dhcp_message(message_type: int, client_mac: str | bytes = CLIENT_MAC,
-                 xid: int = 0x3903F326, hostname: str = "pcapgen-host",
-                 requested_ip: str = "192.0.2.77") -> bytes:
+def dhcp_message(
+    message_type: int,
+    client_mac: str | bytes = CLIENT_MAC,
+    xid: int = 0x3903F326,
+    hostname: str = "pcapgen-host",
+    requested_ip: str = "192.0.2.77",
+) -> bytes:
     """Build a BOOTP/DHCP client message with options 53, 55, 12, 50, padded to 300 bytes.
 
     ``message_type`` is 1 for DISCOVER and 3 for REQUEST.
     """
     chaddr = mac_bytes(client_mac) + b"\x00" * 10
-    fixed = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 0, xid, 0, 0x8000,
-                        b"\x00" * 4, b"\x00" * 4, b"\x00" * 4, b"\x00" * 4, chaddr,
-                        b"", b"")
+    fixed = struct.pack(
+        "!BBBBIHH4s4s4s4s16s64s128s",
+        1,
+        1,
+        6,
+        0,
+        xid,
+        0,
+        0x8000,
+        b"\x00" * 4,
+        b"\x00" * 4,
+        b"\x00" * 4,
+        b"\x00" * 4,
+        chaddr,
+        b"",
+        b"",
+    )
     name = hostname.encode("ascii")
-    options = (b"\x63\x82\x53\x63"
-               + bytes([53, 1, message_type])
-               + bytes([55, 6, 1, 3, 6, 15, 28, 51])
-               + bytes([12, len(name)]) + name
-               + bytes([50, 4]) + socket.inet_pton(socket.AF_INET, requested_ip)
-               + b"\xff")
+    options = (
+        b"\x63\x82\x53\x63"
+        + bytes([53, 1, message_type])
+        + bytes([55, 6, 1, 3, 6, 15, 28, 51])
+        + bytes([12, len(name)])
+        + name
+        + bytes([50, 4])
+        + socket.inet_pton(socket.AF_INET, requested_ip)
+        + b"\xff"
+    )
     return pad_frame(fixed + options, 300)
 
 
