@@ -121,7 +121,10 @@ def _conversation_segment(
         window=window,
         **ip_options,
     )
-    next_seq[step.direction] += (
-        len(step.payload) + (1 if flags & TCP_SYN else 0) + (1 if flags & TCP_FIN else 0)
-    )
+    # SYN and FIN each take one sequence number.
+    next_seq[step.direction] += len(step.payload)
+    if flags & TCP_SYN:
+        next_seq[step.direction] += 1
+    if flags & TCP_FIN:
+        next_seq[step.direction] += 1
     return packet
