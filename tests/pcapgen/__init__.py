@@ -9,7 +9,7 @@ The package has these modules, all re-exported here so tests can write
 * ``link``, ``ip``, ``tunnels``: link layers, IPv4/IPv6 with extension headers, UDP/TCP/ICMP,
   GTP-U/TZSP/CAPWAP;
 * ``payloads``: DNS, mDNS, HTTP, TLS, DHCP;
-* ``conversation``: frames of a two-endpoint exchange with TCP sequence numbers kept for you;
+* ``conversations``: frames of a two-endpoint exchange with TCP sequence numbers kept for you;
 * ``sample``: the records of examples/sample.pcap.
 
 Addresses are strings ("192.0.2.1", "2001:db8::1"). MAC addresses are strings
@@ -78,7 +78,7 @@ from .common import (
     is_ipv6,
     mac_bytes,
 )
-from .conversation import (
+from .conversations import (
     Endpoint,
     Step,
     conversation,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from .capture import Record, write_pcap
 from .common import CLIENT_MAC, SERVER_MAC
-from .conversation import Endpoint, Step, conversation, tcp_handshake, tcp_teardown
+from .conversations import Endpoint, Step, conversation, tcp_handshake, tcp_teardown
 from .ip import icmp_echo_packet
 from .link import ethernet
 from .payloads import (
