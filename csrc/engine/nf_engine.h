@@ -97,7 +97,7 @@ struct nf_packet {
     uint8_t src_mac[6];      /* zero when the link type has no MAC addresses */
     uint8_t dst_mac[6];
     uint16_t raw_size;       /* wire length of the whole frame, modulo 65536 */
-    uint16_t ip_size;        /* IPv4 total length; IPv6 payload length */
+    uint16_t ip_size;        /* IPv4 total length; IPv6 40 + payload length, as nfstream's source */
     uint16_t transport_size; /* L4 length including its header, 0 for other protocols */
     uint16_t payload_size;   /* L4 payload length */
     uint16_t src_port;       /* host order; 0 without TCP/UDP */
@@ -116,7 +116,8 @@ struct nf_packet {
  * Decodes one frame captured with link type `linktype` (a DLT_* value).
  * Returns NF_DROP_NONE and fills `packet` when the frame is accepted, or
  * the reason it was ignored. Never fails otherwise and never allocates;
- * `packet->ip_data` points into `frame`.
+ * `packet->ip_data` points into `frame`. The packet is zeroed first, so
+ * the caller sets time_ns afterwards.
  */
 enum nf_drop_reason nf_decode_packet(int linktype, int decode_tunnels, const uint8_t *frame,
                                      uint32_t caplen, uint32_t wirelen, struct nf_packet *packet);
@@ -198,7 +199,7 @@ struct nf_app_info {
     char user_agent[NF_USER_AGENT_SIZE];
     char content_type[NF_CONTENT_TYPE_SIZE];
     int32_t is_guessed;
-    int32_t confidence;
+    int32_t confidence; /* nDPI 4.2's enum: 0 unknown, 1 port, 2 IP, 3 DPI cache, 4 DPI */
     uint8_t collected; /* 1 once the fields above were filled at least once */
     uint8_t done;      /* 0 while packets still go to nDPI, 1 or 2 once dissection ended */
     uint16_t app_id;   /* nDPI protocol ids of the last result */
