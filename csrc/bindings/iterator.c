@@ -1,0 +1,315 @@
+/*
+ * iterator.c - the iterator returned by NFStreamer.__iter__.
+ *
+ * Each iterator owns one engine run. __next__ asks the engine for the next
+ * expired flow, numbers it (ids 0, 1, 2, ... in emission order) and wraps
+ * it in an NFlow. The run ends at the end of the sources, on an error,
+ * once max_nflows flows were returned, or when the iterator is destroyed
+ * early; in every case the engine is freed once and each plugin's
+ * cleanup() runs once. Without plugins the GIL is released while the
+ * engine reads and meters packets.
+ */
+#include "bindings.h"
+
+#include <limits.h>
+
+unsigned nf_iterator_groups(const struct nf_run_options *options)
+{
+    unsigned groups = NF_GROUP_ALWAYS;
+
+    if (options->decode_tunnels)
+        groups |= NF_GROUP_TUNNEL;
+    if (options->statistical_analysis)
+        groups |= NF_GROUP_STATISTICS;
+    if (options->splt_analysis > 0)
+        groups |= NF_GROUP_SPLT;
+    if (options->n_dissections > 0)
+        groups |= NF_GROUP_DISSECTION;
+    return groups;
+}
+
+/* Encodes the source paths; config.paths points into the bytes the iterator keeps. */
+static int nf_iterator_set_paths(struct nf_iterator_object *self, PyObject *source)
+{
+    PyObject *paths = PyTuple_Check(source) ? Py_NewRef(source) : PyTuple_Pack(1, source);
+    Py_ssize_t count;
+
+    if (paths == NULL)
+        return -1;
+    count = PyTuple_GET_SIZE(paths);
+    self->path_bytes = PyTuple_New(count);
+    self->paths = PyMem_Calloc((size_t)count, sizeof(char *));
+    for (Py_ssize_t i = 0; self->path_bytes != NULL && self->paths != NULL && i < count; i++) {
+        PyObject *encoded = PyUnicode_EncodeFSDefault(PyTuple_GET_ITEM(paths, i));
+        if (encoded == NULL) {
+            Py_DECREF(paths);
+            return -1;
+        }
+        PyTuple_SET_ITEM(self->path_bytes, i, encoded);
+        self->paths[i] = PyBytes_AS_STRING(encoded);
+    }
+    Py_DECREF(paths);
+    if (self->paths == NULL)
+        PyErr_NoMemory();
+    return self->path_bytes == NULL || self->paths == NULL ? -1 : 0;
+}
+
+static int nf_iterator_set_layout(struct nf_iterator_object *self,
+                                  const struct nf_run_options *options)
+{
+    PyObject *names = PyTuple_New(PyTuple_GET_SIZE(options->plugins));
+
+    for (Py_ssize_t i = 0; names != NULL && i < PyTuple_GET_SIZE(options->plugins); i++) {
+        PyObject *name = nf_plugin_name(self->state, PyTuple_GET_ITEM(options->plugins, i));
+        if (name == NULL) {
+            Py_DECREF(names);
+            return -1;
+        }
+        PyTuple_SET_ITEM(names, i, name);
+    }
+    if (names == NULL)
+        return -1;
+    self->layout = nf_layout_create(self->state, nf_iterator_groups(options),
+                                    options->accounting_mode, names);
+    Py_DECREF(names);
+    return self->layout == NULL ? -1 : 0;
+}
+
+/* Seconds to milliseconds; the parameter table keeps the product below 2^64. */
+static void nf_iterator_fill_config(struct nf_iterator_object *self,
+                                    const struct nf_run_options *options,
+                                    struct nf_config *config)
+{
+    memset(config, 0, sizeof(*config));
+    config->paths = self->paths;
+    config->path_count = (size_t)PyTuple_GET_SIZE(self->path_bytes);
+    config->bpf_filter = self->filter_bytes == NULL ? NULL : PyBytes_AS_STRING(self->filter_bytes);
+    config->decode_tunnels = options->decode_tunnels;
+    config->idle_timeout_ms = options->idle_timeout_s * 1000;
+    config->active_timeout_ms = options->active_timeout_s * 1000;
+    config->accounting_mode = options->accounting_mode;
+    config->n_dissections = options->n_dissections;
+    config->splt_analysis = options->splt_analysis;
+    config->sync_app_info = self->plugin_count > 0;
+}
+
+static int nf_iterator_start(struct nf_iterator_object *self,
+                             const struct nf_run_options *options)
+{
+    struct nf_config config;
+    char errbuf[NF_ERRBUF_SIZE] = "";
+    int error = 0;
+
+    if (nf_iterator_set_paths(self, options->source) < 0 ||
+        nf_iterator_set_layout(self, options) < 0)
+        return -1;
+    if (options->bpf_filter != Py_None &&
+        (self->filter_bytes = PyUnicode_AsUTF8String(options->bpf_filter)) == NULL)
+        return -1;
+    if (nf_plugin_prepare(self, options->udps, options->plugins, &self->hooks) < 0)
+        return -1;
+    nf_iterator_fill_config(self, options, &config);
+    self->engine = nf_engine_create(&config, self->plugin_count > 0 ? &self->hooks : NULL,
+                                    errbuf, &error);
+    if (self->engine == NULL) {
+        nf_module_raise(self->state, error, errbuf);
+        return -1;
+    }
+    return 0;
+}
+
+PyObject *nf_iterator_create(struct nf_module_state *state, PyObject *streamer,
+                             const struct nf_run_options *options)
+{
+    struct nf_iterator_object *self = PyObject_GC_New(struct nf_iterator_object,
+                                                      state->iterator_type);
+
+    if (self == NULL)
+        return NULL;
+    memset((char *)self + sizeof(PyObject), 0, sizeof(*self) - sizeof(PyObject));
+    self->state = state;
+    self->streamer = Py_NewRef(streamer);
+    self->max_nflows = options->max_nflows;
+    PyObject_GC_Track(self);
+    if (nf_iterator_start(self, options) < 0) {
+        /* Nothing ran yet, so no plugin cleanup is due. */
+        self->finished = 1;
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+/* Warns about a capture file cut short; the flows read before the cut were all emitted. */
+static int nf_iterator_warn_truncation(const char *path, uint64_t packets_read)
+{
+    return PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
+                            "capture file %s is truncated: its last record is incomplete; "
+                            "the %llu packets read before it were metered",
+                            path, (unsigned long long)packets_read);
+}
+
+/*
+ * Ends the run: frees the engine (NFlows of unemitted flows become owners
+ * of their C flows) and calls the plugins' cleanup(). With `warn` set,
+ * warns about a truncated file. Returns 0, or -1 with an exception set.
+ */
+static int nf_iterator_finish(struct nf_iterator_object *self, int warn)
+{
+    char truncated_path[PATH_MAX] = "";
+    uint64_t packets_read = 0;
+    const char *path;
+
+    if (self->finished)
+        return 0;
+    self->finished = 1;
+    if (warn && self->engine != NULL &&
+        (path = nf_engine_truncation(self->engine, &packets_read)) != NULL)
+        snprintf(truncated_path, sizeof(truncated_path), "%s", path);
+    nf_engine_free(self->engine);
+    self->engine = NULL;
+    if (nf_plugin_cleanup_all(self) < 0)
+        return -1;
+    if (truncated_path[0] != '\0')
+        return nf_iterator_warn_truncation(truncated_path, packets_read);
+    return 0;
+}
+
+/* Raises the error that stopped the engine; a hook's own exception wins. */
+static PyObject *nf_iterator_fail(struct nf_iterator_object *self, int code)
+{
+    char message[NF_ERRBUF_SIZE];
+    PyObject *error;
+
+    snprintf(message, sizeof(message), "%s", nf_engine_error(self->engine));
+    /* The engine error is the one to raise; a failing cleanup() is only reported. */
+    if (nf_iterator_finish(self, 0) < 0)
+        PyErr_WriteUnraisable(self->streamer);
+    if (code == NF_EHOOK && self->hook_error != NULL) {
+        error = self->hook_error;
+        self->hook_error = NULL;
+        return nf_module_restore_error(error);
+    }
+    return nf_module_raise(self->state, code, message);
+}
+
+/* Numbers an emitted flow and returns its NFlow, which now owns the C flow. */
+static PyObject *nf_iterator_wrap(struct nf_iterator_object *self, struct nf_flow *flow)
+{
+    PyObject *flow_object = flow->user_data;
+
+    flow->id = self->next_id++;
+    if (flow_object != NULL) {
+        flow->user_data = NULL;
+        nf_flow_object_take(flow_object);
+        return flow_object;
+    }
+    flow_object = nf_flow_object_create(self->state, self->layout, flow, 1, 0);
+    if (flow_object == NULL)
+        nf_flow_free(flow);
+    return flow_object;
+}
+
+static int nf_iterator_next_flow(struct nf_iterator_object *self, struct nf_flow **flow)
+{
+    int status;
+
+    self->busy = 1;
+    if (self->plugin_count == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        status = nf_engine_next_flow(self->engine, flow);
+        Py_END_ALLOW_THREADS
+    } else {
+        status = nf_engine_next_flow(self->engine, flow);
+    }
+    self->busy = 0;
+    nf_streamer_store_stats(self->streamer, nf_engine_stats(self->engine));
+    return status;
+}
+
+static PyObject *nf_iterator_next(struct nf_iterator_object *self)
+{
+    struct nf_flow *flow = NULL;
+    int status;
+
+    if (self->finished)
+        return NULL;
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "NFStreamer iterator is already running in another thread");
+        return NULL;
+    }
+    if (self->max_nflows > 0 && self->next_id >= self->max_nflows) {
+        nf_iterator_finish(self, 0);
+        return NULL;
+    }
+    status = nf_iterator_next_flow(self, &flow);
+    if (status == 1)
+        return nf_iterator_wrap(self, flow);
+    if (status == 0) {
+        nf_iterator_finish(self, 1);
+        return NULL;
+    }
+    return nf_iterator_fail(self, status);
+}
+
+static int nf_iterator_traverse(struct nf_iterator_object *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->streamer);
+    Py_VISIT(self->layout);
+    Py_VISIT(self->hook_error);
+    return nf_plugin_traverse_entries(self, visit, arg);
+}
+
+/* Clears references that can be part of a cycle; the engine itself is freed in dealloc. */
+static int nf_iterator_clear(struct nf_iterator_object *self)
+{
+    Py_CLEAR(self->hook_error);
+    if (self->engine == NULL)
+        nf_plugin_clear_entries(self);
+    return 0;
+}
+
+/* An iterator dropped before the end still frees its engine and runs cleanup(). */
+static void nf_iterator_dealloc(struct nf_iterator_object *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject *pending = nf_module_fetch_error();
+
+    PyObject_GC_UnTrack(self);
+    if (nf_iterator_finish(self, 0) < 0)
+        PyErr_WriteUnraisable((PyObject *)type);
+    if (pending != NULL)
+        nf_module_restore_error(pending);
+    nf_plugin_clear_entries(self);
+    Py_CLEAR(self->hook_error);
+    Py_CLEAR(self->streamer);
+    Py_CLEAR(self->layout);
+    Py_CLEAR(self->path_bytes);
+    Py_CLEAR(self->filter_bytes);
+    PyMem_Free(self->paths);
+    type->tp_free(self);
+    Py_DECREF(type);
+}
+
+static PyType_Slot nf_iterator_slots[] = {
+    {Py_tp_doc, "One pass of an NFStreamer over its source; yields NFlow objects."},
+    {Py_tp_traverse, nf_iterator_traverse},
+    {Py_tp_clear, nf_iterator_clear},
+    {Py_tp_dealloc, nf_iterator_dealloc},
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, nf_iterator_next},
+    {0, NULL},
+};
+
+PyType_Spec nf_iterator_spec = {
+    .name = "nfstream._engine._FlowIterator",
+    .basicsize = sizeof(struct nf_iterator_object),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC
+#ifdef Py_TPFLAGS_DISALLOW_INSTANTIATION
+             | Py_TPFLAGS_DISALLOW_INSTANTIATION
+#endif
+    ,
+    .slots = nf_iterator_slots,
+};
