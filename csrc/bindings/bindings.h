@@ -2,9 +2,10 @@
  * bindings.h - private declarations shared by the files of nfstream._engine.
  *
  * The extension is split by object: module.c (module state, exceptions,
- * type registration), streamer.c (NFStreamer and its iterator),
- * flow_object.c (NFlow), packet_object.c (NFPacket) and plugin.c (NFPlugin
- * and the engine hooks that call plugins). Only these files include
+ * type registration), streamer.c (NFStreamer parameters), iterator.c (one
+ * engine run), flow_fields.c (the column table), flow_object.c (NFlow),
+ * packet_object.c (NFPacket) and plugin.c (NFPlugin and the engine hooks
+ * that call plugins). Only these files include
  * Python.h; the engine is reached through nf_engine.h alone.
  */
 #ifndef NF_BINDINGS_H
@@ -100,7 +101,7 @@ enum nf_plugin_hook {
     NF_HOOK_CLEANUP = 0x20,
 };
 
-/* One plugin as the hook dispatch sees it. All references are strong. */
+/* One plugin entry of the hook dispatch. All references are strong. */
 struct nf_plugin_entry {
     PyObject *plugin;
     PyObject *name;          /* classic plugins: the attribute set on the flow */

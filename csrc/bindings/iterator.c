@@ -1,7 +1,7 @@
 /*
  * iterator.c - the iterator returned by NFStreamer.__iter__.
  *
- * Each iterator owns one engine run. __next__ asks the engine for the next
+ * Each iterator owns one engine run. __next__ requests the next
  * expired flow, numbers it (ids 0, 1, 2, ... in emission order) and wraps
  * it in an NFlow. The run ends at the end of the sources, on an error,
  * once max_nflows flows were returned, or when the iterator is destroyed

@@ -4,7 +4,7 @@
  * Uses multi-phase initialisation: the exec slot creates the heap types,
  * the exception types and the interned method names, and stores them in
  * the module state so that every object reaches them through its type.
- * It also holds the one function that maps an engine error code and its
+ * It also contains the one function that maps an engine error code and its
  * message to a Python exception.
  */
 #include "bindings.h"

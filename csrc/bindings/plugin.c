@@ -1,9 +1,9 @@
 /*
  * plugin.c - NFPlugin and the engine hooks that call plugins.
  *
- * NFPlugin is the base class of user plugins. Its hook methods do
- * nothing; when an iteration starts, the bindings look up which hooks each
- * plugin overrides and install engine hooks that call only those. Without
+ * NFPlugin is the base class of user plugins, and its hook methods do
+ * nothing. When an iteration starts, the bindings look up which hooks
+ * each plugin overrides and install engine hooks that call only those. Without
  * plugins no hook is installed and no Python code runs per packet.
  *
  * Two plugin styles are supported. udps= plugins (nfstream 6) write
@@ -290,8 +290,12 @@ static void nf_plugin_keep_error(struct nf_iterator_object *iterator)
 static int nf_plugin_call(PyObject *method, PyObject *plugin, PyObject *first, PyObject *second)
 {
     PyObject *args[3] = {plugin, first, second};
-    size_t count = second != NULL ? 3 : first != NULL ? 2 : 1;
-    PyObject *result = PyObject_VectorcallMethod(method, args, count, NULL);
+    size_t count = 1;
+    PyObject *result;
+
+    if (first != NULL)
+        count = second != NULL ? 3 : 2;
+    result = PyObject_VectorcallMethod(method, args, count, NULL);
 
     Py_XDECREF(result);
     return result == NULL ? -1 : 0;

@@ -4,10 +4,10 @@
  * Every parameter is described once in a table (name, kind, range, text
  * of what is valid). The constructor and the attribute setters both
  * validate through that table, in nfstream's order, so the first invalid
- * parameter raises. Type errors raise ParameterTypeError (a TypeError and
- * a ValueError, since nfstream raised ValueError for everything); range
- * errors raise ValueError; sources that are not captures raise
- * CaptureError. Iteration itself lives in iterator.c.
+ * parameter raises. Type errors raise ParameterTypeError, which is both a
+ * TypeError and a ValueError because nfstream raised ValueError for
+ * everything. Range errors raise ValueError. Sources that are not
+ * captures raise CaptureError. Iteration itself is in iterator.c.
  *
  * Limits: live capture is not implemented, so an interface name raises
  * NotImplementedError; n_meters is validated but one meter runs;
@@ -68,9 +68,9 @@ static const struct nf_parameter nf_parameters[NF_PARAMETER_COUNT] = {
     {"snapshot_length", NF_KIND_INT, 1, NF_MAX_INT32, 1536,
      "an integer in [1, 2147483647] (bytes)"},
     {"idle_timeout", NF_KIND_INT, 0, NF_MAX_TIMEOUT_S, 120,
-     "an integer >= 0 (seconds) no larger than 18446744073709551"},
+     "an integer number of seconds in [0, 18446744073709551]"},
     {"active_timeout", NF_KIND_INT, 0, NF_MAX_TIMEOUT_S, 1800,
-     "an integer >= 0 (seconds) no larger than 18446744073709551"},
+     "an integer number of seconds in [0, 18446744073709551]"},
     {"accounting_mode", NF_KIND_INT, 0, 3, 0,
      "0 (raw size), 1 (IP size), 2 (transport size) or 3 (payload size)"},
     {"udps", NF_KIND_PLUGINS, 0, 0, 0, "None, an NFPlugin or an iterable of NFPlugin objects"},
