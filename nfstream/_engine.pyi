@@ -226,6 +226,7 @@ class NFStreamer:
     system_visibility_poll_ms: int
     socket_buffer_size: int
     plugins: Optional[tuple[NFPlugin, ...]]
+    nanosecond_times: bool
     def __init__(
         self,
         source: Union[_Path, list[_Path], tuple[_Path, ...], None] = None,
@@ -247,6 +248,8 @@ class NFStreamer:
         system_visibility_poll_ms: int = 100,
         socket_buffer_size: int = 0,
         plugins: _Plugins = None,
+        *,
+        nanosecond_times: bool = False,
     ) -> None: ...
     def __iter__(self) -> Iterator[NFlow]: ...
     def to_pandas(

@@ -75,6 +75,7 @@ enum nf_column_group {
     NF_GROUP_STATISTICS = 0x04,
     NF_GROUP_SPLT = 0x08,
     NF_GROUP_DISSECTION = 0x10,
+    NF_GROUP_NANOSECONDS = 0x20,
 };
 
 /*
@@ -171,6 +172,7 @@ struct nf_run_options {
     PyObject *plugins;     /* tuple of NFPlugin, classic API (borrowed) */
     int decode_tunnels;
     int statistical_analysis;
+    int nanosecond_times;  /* adds *_first_seen_ns, *_last_seen_ns, *_duration_ns */
     int accounting_mode;
     uint64_t idle_timeout_s;
     uint64_t active_timeout_s;

@@ -25,6 +25,9 @@ enum nf_field_kind {
     NF_KIND_FIRST_SEEN,
     NF_KIND_LAST_SEEN,
     NF_KIND_DURATION,
+    NF_KIND_FIRST_SEEN_NS,
+    NF_KIND_LAST_SEEN_NS,
+    NF_KIND_DURATION_NS,
     NF_KIND_PACKETS,
     NF_KIND_BYTES,
     NF_KIND_MIN_PS,
@@ -53,6 +56,12 @@ enum nf_field_kind {
     {prefix "_duration_ms", NF_GROUP_ALWAYS, NF_KIND_DURATION, scope, 0},     \
     {prefix "_packets", NF_GROUP_ALWAYS, NF_KIND_PACKETS, scope, 0},          \
     {prefix "_bytes", NF_GROUP_ALWAYS, NF_KIND_BYTES, scope, 0}
+
+/* Exact capture times, opt-in so default columns stay nfstream's. */
+#define NF_NANOSECOND_TIMES(prefix, scope)                                        \
+    {prefix "_first_seen_ns", NF_GROUP_NANOSECONDS, NF_KIND_FIRST_SEEN_NS, scope, 0}, \
+    {prefix "_last_seen_ns", NF_GROUP_NANOSECONDS, NF_KIND_LAST_SEEN_NS, scope, 0},   \
+    {prefix "_duration_ns", NF_GROUP_NANOSECONDS, NF_KIND_DURATION_NS, scope, 0}
 
 #define NF_STAT(prefix, suffix, kind, scope) \
     {prefix suffix, NF_GROUP_STATISTICS, kind, scope, 0}
@@ -98,6 +107,9 @@ const struct nf_field nf_flow_fields[] = {
     NF_COUNTERS("bidirectional", NF_BIDIRECTIONAL),
     NF_COUNTERS("src2dst", NF_SRC2DST),
     NF_COUNTERS("dst2src", NF_DST2SRC),
+    NF_NANOSECOND_TIMES("bidirectional", NF_BIDIRECTIONAL),
+    NF_NANOSECOND_TIMES("src2dst", NF_SRC2DST),
+    NF_NANOSECOND_TIMES("dst2src", NF_DST2SRC),
     NF_SIZE_STATS("bidirectional", NF_BIDIRECTIONAL),
     NF_SIZE_STATS("src2dst", NF_SRC2DST),
     NF_SIZE_STATS("dst2src", NF_DST2SRC),
@@ -186,6 +198,12 @@ static PyObject *nf_field_scope_value(const struct nf_field *field, const struct
     case NF_KIND_DURATION:
         return PyLong_FromUnsignedLongLong(nf_ms(stats->last_seen_ns) -
                                            nf_ms(stats->first_seen_ns));
+    case NF_KIND_FIRST_SEEN_NS:
+        return PyLong_FromUnsignedLongLong(stats->first_seen_ns);
+    case NF_KIND_LAST_SEEN_NS:
+        return PyLong_FromUnsignedLongLong(stats->last_seen_ns);
+    case NF_KIND_DURATION_NS:
+        return PyLong_FromUnsignedLongLong(stats->last_seen_ns - stats->first_seen_ns);
     case NF_KIND_PACKETS:
         return PyLong_FromUnsignedLongLong(stats->packets);
     case NF_KIND_BYTES:

@@ -21,6 +21,8 @@ unsigned nf_iterator_groups(const struct nf_run_options *options)
         groups |= NF_GROUP_TUNNEL;
     if (options->statistical_analysis)
         groups |= NF_GROUP_STATISTICS;
+    if (options->nanosecond_times)
+        groups |= NF_GROUP_NANOSECONDS;
     if (options->splt_analysis > 0)
         groups |= NF_GROUP_SPLT;
     if (options->n_dissections > 0)

@@ -51,6 +51,7 @@ enum nf_parameter_index {
     NF_SYSTEM_VISIBILITY_POLL_MS,
     NF_SOCKET_BUFFER_SIZE,
     NF_PLUGINS,
+    NF_NANOSECOND_TIMES,
     NF_PARAMETER_COUNT
 };
 
@@ -87,6 +88,7 @@ static const struct nf_parameter nf_parameters[NF_PARAMETER_COUNT] = {
     {"socket_buffer_size", NF_KIND_INT, 0, NF_MAX_INT32, 0,
      "an integer in [0, 2147483647] (bytes, 0 for the libpcap default)"},
     {"plugins", NF_KIND_PLUGINS, 0, 0, 0, "None, an NFPlugin or an iterable of NFPlugin objects"},
+    {"nanosecond_times", NF_KIND_BOOL, 0, 1, 0, "True or False"},
 };
 
 struct nf_streamer_object {
@@ -428,10 +430,10 @@ static int nf_streamer_init(struct nf_streamer_object *self, PyObject *args, PyO
     for (int i = 0; i < NF_PARAMETER_COUNT; i++)
         keywords[i] = (char *)nf_parameters[i].name;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "|OOOOOOOOOOOOOOOOOOO:NFStreamer", keywords, &given[0], &given[1],
+            args, kwargs, "|OOOOOOOOOOOOOOOOOOO$O:NFStreamer", keywords, &given[0], &given[1],
             &given[2], &given[3], &given[4], &given[5], &given[6], &given[7], &given[8],
             &given[9], &given[10], &given[11], &given[12], &given[13], &given[14], &given[15],
-            &given[16], &given[17], &given[18]))
+            &given[16], &given[17], &given[18], &given[19]))
         return -1;
     for (int i = 0; i < NF_PARAMETER_COUNT; i++) {
         PyObject *value = given[i] != NULL ? Py_NewRef(given[i])
@@ -466,6 +468,7 @@ static int nf_streamer_options(struct nf_streamer_object *self, struct nf_run_op
     options->plugins = self->values[NF_PLUGINS];
     options->decode_tunnels = (int)nf_streamer_integer(self, NF_DECODE_TUNNELS);
     options->statistical_analysis = (int)nf_streamer_integer(self, NF_STATISTICAL_ANALYSIS);
+    options->nanosecond_times = (int)nf_streamer_integer(self, NF_NANOSECOND_TIMES);
     options->accounting_mode = (int)nf_streamer_integer(self, NF_ACCOUNTING_MODE);
     options->idle_timeout_s = (uint64_t)nf_streamer_integer(self, NF_IDLE_TIMEOUT);
     options->active_timeout_s = (uint64_t)nf_streamer_integer(self, NF_ACTIVE_TIMEOUT);
@@ -619,7 +622,8 @@ static PyType_Slot nf_streamer_slots[] = {
                 "active_timeout=1800, accounting_mode=0, udps=None, n_dissections=20, "
                 "statistical_analysis=False, splt_analysis=0, n_meters=0, max_nflows=0, "
                 "performance_report=0, system_visibility_mode=0, "
-                "system_visibility_poll_ms=100, socket_buffer_size=0, plugins=None)\n--\n\n"
+                "system_visibility_poll_ms=100, socket_buffer_size=0, plugins=None, "
+                "nanosecond_times=False)\n--\n\n"
                 "Flow meter over capture files; iterate it to get NFlow objects."},
     {Py_tp_init, nf_streamer_init},
     {Py_tp_new, PyType_GenericNew},
