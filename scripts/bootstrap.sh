@@ -17,6 +17,8 @@
 set -euo pipefail
 
 SYSTEM_PACKAGES=(build-essential pkg-config libpcap-dev libndpi-dev python3-dev python3-venv)
+# The tests also compare with ndpiReader and tshark and build fuzz harnesses with clang.
+TEST_PACKAGES=(libndpi-bin tshark clang)
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv_dir="$repo_root/.venv"
@@ -90,7 +92,7 @@ sanitizer_preload() {
 
 run_demo() {
     local capture="$repo_root/examples/sample.pcap"
-    [[ -f "$capture" ]] || die "$capture not found. Regenerate it: python tests/pcapgen.py sample $capture"
+    [[ -f "$capture" ]] || die "$capture not found. Regenerate it: PYTHONPATH=tests python -m pcapgen sample $capture"
 
     "$venv_python" - "$capture" <<'PYTHON'
 import sys
@@ -130,6 +132,9 @@ main() {
     *) die "usage: bash scripts/bootstrap.sh demo|test [pytest arguments]" ;;
     esac
 
+    if [[ "$mode" == test ]]; then
+        SYSTEM_PACKAGES+=("${TEST_PACKAGES[@]}")
+    fi
     install_system_packages
     install_nfstream
     if [[ "$mode" == demo ]]; then
