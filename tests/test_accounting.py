@@ -9,11 +9,11 @@ options: MSS 4, SACK-permitted 2, NOP + window scale 4, NOP padding 2), ICMP ech
 import math
 import statistics
 
-import pytest
-
 import pcapgen
-from nfstream import NFStreamer
+import pytest
 from pcapgen import Record, write_pcap
+
+from nfstream import NFStreamer
 
 START_NS = 1_700_000_000_000_000_000
 START_MS = START_NS // 1_000_000
@@ -371,4 +371,4 @@ def test_splt_off_no_columns(tmp_path):
 
     assert "splt_ps" not in flow.keys()
     with pytest.raises(AttributeError):
-        flow.splt_ps
+        _ = flow.splt_ps

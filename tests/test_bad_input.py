@@ -3,11 +3,11 @@
 import warnings
 
 import pandas
-import pytest
-
 import pcapgen
-from nfstream import CaptureError, NFStreamer
+import pytest
 from pcapgen import Record, truncate_file, write_pcap
+
+from nfstream import CaptureError, NFStreamer
 
 START_NS = 1_700_000_000_000_000_000
 PCAP_FILE_HEADER = 24

@@ -5,10 +5,8 @@ out from the bytes it wrote. The basic datagram is IPv4 192.0.2.1:40000 -> 192.0
 10-byte UDP payload: IP 20 + UDP 8 + 10 = 38 bytes.
 """
 
-import pytest
-
 import pcapgen
-from nfstream import NFStreamer
+import pytest
 from pcapgen import (
     CLIENT_MAC,
     SERVER_MAC,
@@ -17,6 +15,8 @@ from pcapgen import (
     udp_packet,
     write_pcap,
 )
+
+from nfstream import NFStreamer
 
 START_NS = 1_700_000_000_000_000_000
 START_MS = START_NS // 1_000_000
@@ -145,7 +145,7 @@ def test_link_type_ipv6_fields(tmp_path, linktype, frame):
     assert flow.bidirectional_bytes == len(frame)
 
 
-def test_ipv4_link_type_rejects_nothing_for_ipv6_file(tmp_path):
+def test_ipv6_link_type_version_nibble_decides(tmp_path):
     # LINKTYPE_IPV6 always announces IPv6, but the version nibble decides.
     flow = only_flow(tmp_path, [IP4], linktype=pcapgen.LINKTYPE_IPV6)
 
@@ -181,7 +181,9 @@ def test_radiotap_bad_fcs_ignored(tmp_path):
 
 
 def test_radiotap_non_data_frame_ignored(tmp_path):
-    data = pcapgen.ieee80211_data(pcapgen.llc_snap(IP4), "02:00:00:00:00:aa", CLIENT_MAC, SERVER_MAC)
+    data = pcapgen.ieee80211_data(
+        pcapgen.llc_snap(IP4), "02:00:00:00:00:aa", CLIENT_MAC, SERVER_MAC
+    )
     management = bytes([0x80, 0x00]) + data[2:]  # frame control type 0 (management), beacon
     flows, _ = run(
         tmp_path,
@@ -243,9 +245,7 @@ def test_mpls_label_stack_skipped(tmp_path, labels, inner):
 
 
 def test_pppoe_session(tmp_path):
-    frame = pcapgen.ethernet(
-        pcapgen.pppoe_session(IP4), ethertype=pcapgen.ETHERTYPE_PPPOE_SESSION
-    )
+    frame = pcapgen.ethernet(pcapgen.pppoe_session(IP4), ethertype=pcapgen.ETHERTYPE_PPPOE_SESSION)
     flow = only_flow(tmp_path, [frame])
 
     assert flow.src_ip == "192.0.2.1"
@@ -255,9 +255,7 @@ def test_pppoe_session(tmp_path):
 
 
 def test_vlan_then_mpls(tmp_path):
-    frame = pcapgen.ethernet(
-        pcapgen.mpls(IP4, [16]), ethertype=pcapgen.ETHERTYPE_MPLS, vlans=[300]
-    )
+    frame = pcapgen.ethernet(pcapgen.mpls(IP4, [16]), ethertype=pcapgen.ETHERTYPE_MPLS, vlans=[300])
     flow = only_flow(tmp_path, [frame])
 
     assert flow.vlan_id == 300
@@ -286,7 +284,11 @@ def test_ipv4_options_skipped(tmp_path):
         [pcapgen.hop_by_hop()],
         [pcapgen.destination_options(b"\x01\x04\x00\x00\x00\x00")],
         [pcapgen.routing_header(["2001:db8::99"])],
-        [pcapgen.hop_by_hop(), pcapgen.routing_header(["2001:db8::99"]), pcapgen.destination_options()],
+        [
+            pcapgen.hop_by_hop(),
+            pcapgen.routing_header(["2001:db8::99"]),
+            pcapgen.destination_options(),
+        ],
         [pcapgen.fragment_header(offset=0, more=True)],
     ],
     ids=["hop_by_hop", "destination", "routing", "chain", "first_fragment"],
@@ -325,7 +327,9 @@ def test_ipv6_size_includes_extension_headers(tmp_path):
     ids=["non_first_fragment", "non_first_fragment_after_hop_by_hop", "no_next_header"],
 )
 def test_ipv6_packets_ignored(tmp_path, headers, next_header):
-    packet = pcapgen.ipv6(b"x" * 16, "2001:db8::1", "2001:db8::2", next_header, extension_headers=headers)
+    packet = pcapgen.ipv6(
+        b"x" * 16, "2001:db8::1", "2001:db8::2", next_header, extension_headers=headers
+    )
     flows, streamer = run(tmp_path, [ethernet(packet), ethernet(IP4)])
 
     assert len(flows) == 1
@@ -335,7 +339,10 @@ def test_ipv6_packets_ignored(tmp_path, headers, next_header):
 
 def test_ipv6_truncated_by_capture_ignored(tmp_path):
     frame = ethernet(IP6)
-    records = [Record(START_NS, frame[:-1], wirelen=len(frame)), Record(START_NS + 1, ethernet(IP4))]
+    records = [
+        Record(START_NS, frame[:-1], wirelen=len(frame)),
+        Record(START_NS + 1, ethernet(IP4)),
+    ]
     path = tmp_path / "capture.pcap"
     write_pcap(path, records)
     flows = list(NFStreamer(source=str(path), n_dissections=0))
@@ -369,7 +376,11 @@ def ipv4_fragment(offset, more):
 
 
 def test_ipv4_first_fragment_kept_others_dropped(tmp_path):
-    frames = [ethernet(ipv4_fragment(0, True)), ethernet(ipv4_fragment(24, True)), ethernet(ipv4_fragment(48, False))]
+    frames = [
+        ethernet(ipv4_fragment(0, True)),
+        ethernet(ipv4_fragment(24, True)),
+        ethernet(ipv4_fragment(48, False)),
+    ]
     flows, streamer = run(tmp_path, frames, accounting_mode=1)
 
     assert len(flows) == 1
@@ -548,7 +559,10 @@ TUNNEL_CASES = [
     ),
     (
         "tzsp",
-        outer_udp(pcapgen.tzsp(pcapgen.ethernet(INNER4, src=INNER_MAC_SRC, dst=INNER_MAC_DST), tags=()), 37008),
+        outer_udp(
+            pcapgen.tzsp(pcapgen.ethernet(INNER4, src=INNER_MAC_SRC, dst=INNER_MAC_DST), tags=()),
+            37008,
+        ),
         3,
         37008,
         INNER_MAC_SRC,
@@ -600,7 +614,7 @@ def test_tunnel_not_decoded(tmp_path, frame, tunnel_id, port, src_mac, dst_mac):
     assert flow.src_mac == CLIENT_MAC
     assert "tunnel_id" not in flow.keys()
     with pytest.raises(AttributeError):
-        flow.tunnel_id
+        _ = flow.tunnel_id
 
 
 def test_gtp_inner_ipv6(tmp_path):
@@ -662,7 +676,15 @@ def two_packet_records():
         lambda path, records: pcapgen.write_pcapng(path, records, resolution="ns"),
         lambda path, records: pcapgen.write_pcapng(path, records, byteorder="big"),
     ],
-    ids=["pcap_us", "pcap_ns", "pcap_big_endian", "pcap_big_endian_ns", "pcapng_us", "pcapng_ns", "pcapng_big_endian"],
+    ids=[
+        "pcap_us",
+        "pcap_ns",
+        "pcap_big_endian",
+        "pcap_big_endian_ns",
+        "pcapng_us",
+        "pcapng_ns",
+        "pcapng_big_endian",
+    ],
 )
 def test_file_formats_same_flow(tmp_path, writer):
     path = tmp_path / "capture.cap"
@@ -699,8 +721,14 @@ def test_several_files_one_source(tmp_path):
     other = udp_packet("192.0.2.1", "192.0.2.3", 40001, 53, PAYLOAD)
     first = tmp_path / "first.pcap"
     second = tmp_path / "second.pcap"
-    write_pcap(first, [Record(START_NS, ethernet(IP4)), Record(START_NS + 1_000_000, ethernet(other))])
-    write_pcap(second, [Record(START_NS + 5_000_000, ethernet(reply, src=SERVER_MAC, dst=CLIENT_MAC))], resolution="ns")
+    write_pcap(
+        first, [Record(START_NS, ethernet(IP4)), Record(START_NS + 1_000_000, ethernet(other))]
+    )
+    write_pcap(
+        second,
+        [Record(START_NS + 5_000_000, ethernet(reply, src=SERVER_MAC, dst=CLIENT_MAC))],
+        resolution="ns",
+    )
     flows = list(NFStreamer(source=[str(first), str(second)], n_dissections=0))
 
     assert [flow.id for flow in flows] == [0, 1]

@@ -6,11 +6,11 @@ active_timeout * 1000. The idle scan runs at most once per 10 ms of packet time 
 flows in creation order, stopping at the first one that is not idle.
 """
 
-import pytest
-
 import pcapgen
-from nfstream import NFStreamer
+import pytest
 from pcapgen import Record, write_pcap
+
+from nfstream import NFStreamer
 
 START_NS = 1_700_000_000_000_000_000
 START_MS = START_NS // 1_000_000

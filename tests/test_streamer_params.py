@@ -2,11 +2,11 @@
 
 import pathlib
 
-import pytest
-
 import pcapgen
-from nfstream import NFPlugin, NFStreamer
+import pytest
 from pcapgen import Record, write_pcap
+
+from nfstream import NFPlugin, NFStreamer
 
 START_NS = 1_700_000_000_000_000_000
 
@@ -28,6 +28,7 @@ DEFAULTS = {
     "system_visibility_mode": 0,
     "system_visibility_poll_ms": 100,
     "socket_buffer_size": 0,
+    "nanosecond_times": False,
 }
 
 
@@ -111,6 +112,7 @@ BAD_VALUES = [
     ("socket_buffer_size", -1, ValueError, "-1"),
     ("socket_buffer_size", 2**31, ValueError, str(2**31)),
     ("plugins", [object], TypeError, "object"),
+    ("nanosecond_times", 1, TypeError, "1"),
 ]
 
 
