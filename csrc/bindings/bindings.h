@@ -233,8 +233,8 @@ PyObject *nf_flow_all_column_names(void);
 
 extern PyType_Spec nf_flow_spec;
 
-/* Fills the flow type's getset table; called once before the type is created. */
-void nf_flow_prepare_spec(void);
+/* Fills the flow type's getset table before the type is created. Returns 0, or -1 with an exception. */
+int nf_flow_prepare_spec(void);
 
 /*
  * Wraps a C flow in a new NFlow. With `owned` set the NFlow frees the flow

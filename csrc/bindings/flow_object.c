@@ -19,7 +19,7 @@
 #include <structmember.h>
 
 /* Room for every built-in column plus packets, udps, __dict__ and the end marker. */
-#define NF_FLOW_GETSET_CAPACITY 100
+#define NF_FLOW_GETSET_CAPACITY 160
 
 struct nf_flow_object {
     PyObject_HEAD
@@ -132,13 +132,18 @@ static int nf_flow_set_udps(struct nf_flow_object *self, PyObject *value, void *
     return 0;
 }
 
-void nf_flow_prepare_spec(void)
+int nf_flow_prepare_spec(void)
 {
     size_t count = nf_flow_field_count;
 
+    if (count + 4 > NF_FLOW_GETSET_CAPACITY) {
+        PyErr_Format(PyExc_SystemError, "NFlow has %zu columns, more than its table holds",
+                     count);
+        return -1;
+    }
     if (nf_flow_getset[0].name != NULL)
-        return;
-    for (size_t i = 0; i < count && i + 4 < NF_FLOW_GETSET_CAPACITY; i++) {
+        return 0;
+    for (size_t i = 0; i < count; i++) {
         nf_flow_getset[i] = (PyGetSetDef){nf_flow_fields[i].name, (getter)nf_flow_get_field,
                                           (setter)nf_flow_set_field, NULL,
                                           (void *)&nf_flow_fields[i]};
@@ -152,6 +157,7 @@ void nf_flow_prepare_spec(void)
                                               "Namespace of the udps plugin attributes.", NULL};
     nf_flow_getset[count + 2] = (PyGetSetDef){"__dict__", PyObject_GenericGetDict,
                                               PyObject_GenericSetDict, NULL, NULL};
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */

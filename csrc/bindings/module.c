@@ -169,7 +169,8 @@ static int nf_module_exec(PyObject *module)
 {
     struct nf_module_state *state = PyModule_GetState(module);
 
-    nf_flow_prepare_spec();
+    if (nf_flow_prepare_spec() < 0)
+        return -1;
     nf_packet_prepare_spec();
     nf_streamer_prepare_spec();
     if (nf_module_intern_names(state) < 0 || nf_module_add_exceptions(module, state) < 0)
