@@ -475,6 +475,19 @@ def test_portless_protocols_have_port_zero(tmp_path, packet, protocol):
     assert flow.dst_port == 0
 
 
+def test_same_host_direction_by_port(tmp_path):
+    frames = [
+        ethernet(udp_packet("192.0.2.1", "192.0.2.1", 1000, 2000, PAYLOAD)),
+        ethernet(udp_packet("192.0.2.1", "192.0.2.1", 2000, 1000, PAYLOAD)),
+    ]
+    flow = only_flow(tmp_path, frames)
+
+    assert flow.src_port == 1000
+    assert flow.dst_port == 2000
+    assert flow.src2dst_packets == 1
+    assert flow.dst2src_packets == 1
+
+
 def test_icmp_messages_share_one_flow(tmp_path):
     frames = [
         ethernet(pcapgen.icmp_echo_packet("192.0.2.1", "192.0.2.2", ident=1)),
@@ -642,6 +655,17 @@ def test_tunnel_flows_separate_from_plain(tmp_path):
 
     assert [flow.tunnel_id for flow in flows] == [1, 0]
     assert [flow.src_ip for flow in flows] == ["10.1.1.1", "10.1.1.1"]
+
+
+def test_tzsp_tag_length_quirk(tmp_path):
+    # A tag other than PAD/END is skipped by its length byte alone, without its 2-byte header,
+    # so the inner Ethernet frame is read 3 bytes early and its IP version nibble is 0.
+    inner = pcapgen.ethernet(INNER4, src=INNER_MAC_SRC, dst=INNER_MAC_DST)
+    frame = outer_udp(pcapgen.tzsp(inner, tags=((10, b"\xd8"),)), 37008)
+    flows, streamer = run(tmp_path, [frame])
+
+    assert flows == []
+    assert streamer.stats()["ignored_by_reason"]["IP version not 4 or 6"] == 1
 
 
 def test_tunnel_over_ipv6_outer_not_decoded(tmp_path):

@@ -292,3 +292,20 @@ def test_milliseconds_truncated_not_rounded(tmp_path):
 
     assert flows[0].bidirectional_first_seen_ms == START_MS
     assert flows[0].bidirectional_last_seen_ms == START_MS + 1
+
+
+def test_stats_count_packets_and_flows(tmp_path):
+    frames = [(0, datagram(1)), (1, datagram(2)), (2, datagram(1, reply=True)), (3000, datagram(1))]
+    records = [Record(START_NS + ms * 1_000_000, frame) for ms, frame in frames]
+    write_pcap(tmp_path / "capture.pcap", records)
+    streamer = NFStreamer(source=str(tmp_path / "capture.pcap"), idle_timeout=1)
+    flows = list(streamer)
+    stats = streamer.stats()
+
+    assert len(flows) == 3
+    assert stats["packets_read"] == 4
+    assert stats["packets_processed"] == 4
+    assert stats["packets_ignored"] == 0
+    assert stats["flows_created"] == 3
+    assert stats["flows_expired"] == 3
+    assert stats["flows_active"] == 0

@@ -353,6 +353,22 @@ def test_expire_in_on_update_includes_packet(tmp_path):
     assert [flow.bidirectional_last_seen_ms - START_MS for flow in flows] == [1, 3, 4]
 
 
+def test_expire_in_on_init_after_idle_recreation(tmp_path):
+    path = write(tmp_path, [(0, QUERY), (1, QUERY), (5000, QUERY), (5001, QUERY)])
+
+    class LateSingle(NFPlugin):
+        def on_init(self, packet, flow):
+            if packet.time == START_MS + 5000:
+                flow.expiration_id = -1
+
+    flows = run(path, udps=LateSingle(), idle_timeout=1)
+
+    # The flow re-created at 5000 ms is emitted at once, so 5001 ms starts another one.
+    assert [flow.bidirectional_packets for flow in flows] == [2, 1, 1]
+    assert [flow.expiration_id for flow in flows] == [0, -1, 0]
+    assert [flow.bidirectional_first_seen_ms - START_MS for flow in flows] == [0, 5000, 5001]
+
+
 def test_other_expiration_id_kept(exchange):
     class Tag(NFPlugin):
         def on_expire(self, flow):
@@ -428,6 +444,46 @@ def test_hook_exception_from_method_keeps_traceback(exchange):
         list(NFStreamer(source=exchange, udps=Broken(), n_dissections=0))
 
     assert excinfo.traceback[-1].name == "on_update"
+
+
+def test_init_function_exception_propagates(exchange):
+    def broken_init(packet):
+        raise HookError("init_function")
+
+    with pytest.raises(HookError, match="init_function"):
+        list(NFStreamer(source=exchange, plugins=[Counter(name="n", init_function=broken_init)]))
+
+
+def test_flow_kept_from_hook_matches_emitted(exchange):
+    class Grab(NFPlugin):
+        def on_init(self, packet, flow):
+            self.flows.append(flow)
+
+    grab = Grab(flows=[])
+    emitted = run(exchange, udps=grab)
+    gc.collect()
+
+    assert grab.flows[0] is emitted[0]
+    assert grab.flows[0].bidirectional_packets == 3
+
+
+def test_flow_kept_from_hook_after_error_readable(tmp_path):
+    path = write(tmp_path, [(0, QUERY), (1, other_flow(7)), (2, other_flow(8))])
+
+    class GrabThenFail(NFPlugin):
+        def on_init(self, packet, flow):
+            self.flows.append(flow)
+            if len(self.flows) == 3:
+                raise HookError("third flow")
+
+    grab = GrabThenFail(flows=[])
+    with pytest.raises(HookError):
+        run(path, udps=grab)
+    gc.collect()
+
+    assert [flow.src_port for flow in grab.flows] == [40000, 7, 8]
+    assert [flow.bidirectional_packets for flow in grab.flows] == [1, 1, 1]
+    assert all(flow.id == -1 for flow in grab.flows)
 
 
 def test_cleanup_exception_propagates(exchange):
