@@ -269,10 +269,6 @@ def test_constructor_keywords_become_attributes():
     assert plugin.events == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NFPlugin instances have attributes but no __dict__ attribute (plugin.c)",
-)
 def test_base_plugin_keywords_in_vars():
     plugin = NFPlugin(threshold=5)
 

@@ -137,6 +137,12 @@ static PyMemberDef nf_plugin_members[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
+/* vars(plugin) and plugin.__dict__ work as on a plain Python class. */
+static PyGetSetDef nf_plugin_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyType_Slot nf_plugin_slots[] = {
     {Py_tp_doc, "NFPlugin(name=None, volatile=False, init_function=None, **kwargs)\n--\n\n"
                 "Base class of flow plugins. Override the hooks you need; each keyword "
@@ -147,6 +153,7 @@ static PyType_Slot nf_plugin_slots[] = {
     {Py_tp_dealloc, nf_plugin_dealloc},
     {Py_tp_methods, nf_plugin_methods},
     {Py_tp_members, nf_plugin_members},
+    {Py_tp_getset, nf_plugin_getset},
     {0, NULL},
 };
 
