@@ -1,4 +1,4 @@
-"""Repeated runs keep memory flat, early exits free the engine, retained_flows flows stay valid.
+"""Repeated runs keep memory flat, early exits free the engine, retained flows stay valid.
 
 Resident memory comes from /proc/self/statm and the Python object count from
 gc.get_objects(). Both are measured after warm-up runs, because the first runs fill
