@@ -227,6 +227,7 @@ class NFStreamer:
     socket_buffer_size: int
     plugins: Optional[tuple[NFPlugin, ...]]
     nanosecond_times: bool
+    extended_decoding: bool
     def __init__(
         self,
         source: Union[_Path, list[_Path], tuple[_Path, ...], None] = None,
@@ -250,6 +251,7 @@ class NFStreamer:
         plugins: _Plugins = None,
         *,
         nanosecond_times: bool = False,
+        extended_decoding: bool = False,
     ) -> None: ...
     def __iter__(self) -> Iterator[NFlow]: ...
     def to_pandas(

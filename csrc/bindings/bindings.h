@@ -173,6 +173,7 @@ struct nf_run_options {
     int decode_tunnels;
     int statistical_analysis;
     int nanosecond_times;  /* adds *_first_seen_ns, *_last_seen_ns, *_duration_ns */
+    int extended_decoding; /* decoding beyond nfstream (NF_DECODE_FLAG_EXTENDED) */
     int accounting_mode;
     uint64_t idle_timeout_s;
     uint64_t active_timeout_s;

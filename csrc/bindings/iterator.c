@@ -87,6 +87,7 @@ static void nf_iterator_fill_config(struct nf_iterator_object *self,
     config->path_count = (size_t)PyTuple_GET_SIZE(self->path_bytes);
     config->bpf_filter = self->filter_bytes == NULL ? NULL : PyBytes_AS_STRING(self->filter_bytes);
     config->decode_tunnels = options->decode_tunnels;
+    config->extended_decoding = options->extended_decoding;
     config->idle_timeout_ms = options->idle_timeout_s * 1000;
     config->active_timeout_ms = options->active_timeout_s * 1000;
     config->accounting_mode = options->accounting_mode;

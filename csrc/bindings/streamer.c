@@ -52,6 +52,7 @@ enum nf_parameter_index {
     NF_SOCKET_BUFFER_SIZE,
     NF_PLUGINS,
     NF_NANOSECOND_TIMES,
+    NF_EXTENDED_DECODING,
     NF_PARAMETER_COUNT
 };
 
@@ -89,6 +90,7 @@ static const struct nf_parameter nf_parameters[NF_PARAMETER_COUNT] = {
      "an integer in [0, 2147483647] (bytes, 0 for the libpcap default)"},
     {"plugins", NF_KIND_PLUGINS, 0, 0, 0, "None, an NFPlugin or an iterable of NFPlugin objects"},
     {"nanosecond_times", NF_KIND_BOOL, 0, 1, 0, "True or False"},
+    {"extended_decoding", NF_KIND_BOOL, 0, 1, 0, "True or False"},
 };
 
 struct nf_streamer_object {
@@ -128,9 +130,15 @@ static int nf_name_is_interface(PyObject *name)
     return access(path, F_OK) == 0;
 }
 
-/* Checks each capture with nf_engine_check_file, which also compiles the filter. */
-static int nf_check_captures(struct nf_module_state *state, PyObject *source, PyObject *filter)
+/*
+ * Checks each capture with nf_engine_check_file, which also compiles the
+ * filter. `extended` (True, False or NULL for the default) decides whether
+ * the LINUX_SLL2 and LOOP link types are accepted.
+ */
+static int nf_check_captures(struct nf_module_state *state, PyObject *source, PyObject *filter,
+                             PyObject *extended)
 {
+    int decode_flags = extended == Py_True ? NF_DECODE_FLAG_EXTENDED : 0;
     PyObject *paths = PyTuple_Check(source) ? Py_NewRef(source) : PyTuple_Pack(1, source);
     const char *filter_text = filter == NULL || filter == Py_None ? NULL : PyUnicode_AsUTF8(filter);
     char errbuf[NF_ERRBUF_SIZE];
@@ -147,7 +155,8 @@ static int nf_check_captures(struct nf_module_state *state, PyObject *source, Py
             break;
         }
         errbuf[0] = '\0';
-        int code = nf_engine_check_file(PyBytes_AS_STRING(encoded), filter_text, errbuf);
+        int code =
+            nf_engine_check_file(PyBytes_AS_STRING(encoded), filter_text, decode_flags, errbuf);
         Py_DECREF(encoded);
         if (code < 0) {
             nf_module_raise(state, code, errbuf);
@@ -329,18 +338,24 @@ static PyObject *nf_validate(struct nf_streamer_object *self, struct nf_module_s
     switch (parameter->kind) {
     case NF_KIND_SOURCE:
         source = nf_source_normalize(state, value);
-        if (source != NULL && nf_check_captures(state, source, self->values[NF_BPF_FILTER]) < 0)
+        if (source != NULL && nf_check_captures(state, source, self->values[NF_BPF_FILTER],
+                                                self->values[NF_EXTENDED_DECODING]) < 0)
             Py_CLEAR(source);
         return source;
     case NF_KIND_BOOL:
         if (!PyBool_Check(value))
             return nf_parameter_invalid(state->parameter_type_error, parameter, value), NULL;
+        if (index == NF_EXTENDED_DECODING && self->values[NF_SOURCE] != NULL &&
+            nf_check_captures(state, self->values[NF_SOURCE], self->values[NF_BPF_FILTER],
+                              value) < 0)
+            return NULL;
         return Py_NewRef(value);
     case NF_KIND_FILTER:
         if (value != Py_None && !PyUnicode_Check(value))
             return nf_parameter_invalid(state->parameter_type_error, parameter, value), NULL;
         if (self->values[NF_SOURCE] != NULL &&
-            nf_check_captures(state, self->values[NF_SOURCE], value) < 0)
+            nf_check_captures(state, self->values[NF_SOURCE], value,
+                              self->values[NF_EXTENDED_DECODING]) < 0)
             return NULL;
         return Py_NewRef(value);
     case NF_KIND_PLUGINS:
@@ -430,11 +445,19 @@ static int nf_streamer_init(struct nf_streamer_object *self, PyObject *args, PyO
     for (int i = 0; i < NF_PARAMETER_COUNT; i++)
         keywords[i] = (char *)nf_parameters[i].name;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "|OOOOOOOOOOOOOOOOOOO$O:NFStreamer", keywords, &given[0], &given[1],
+            args, kwargs, "|OOOOOOOOOOOOOOOOOOO$OO:NFStreamer", keywords, &given[0], &given[1],
             &given[2], &given[3], &given[4], &given[5], &given[6], &given[7], &given[8],
             &given[9], &given[10], &given[11], &given[12], &given[13], &given[14], &given[15],
-            &given[16], &given[17], &given[18], &given[19]))
+            &given[16], &given[17], &given[18], &given[19], &given[20]))
         return -1;
+    /*
+     * The source check accepts LINUX_SLL2 and LOOP captures only with
+     * extended decoding, so that value is stored before the source is
+     * validated. The loop below still validates it in table order.
+     */
+    Py_CLEAR(self->values[NF_EXTENDED_DECODING]);
+    if (given[NF_EXTENDED_DECODING] != NULL && PyBool_Check(given[NF_EXTENDED_DECODING]))
+        self->values[NF_EXTENDED_DECODING] = Py_NewRef(given[NF_EXTENDED_DECODING]);
     for (int i = 0; i < NF_PARAMETER_COUNT; i++) {
         PyObject *value = given[i] != NULL ? Py_NewRef(given[i])
                                            : nf_parameter_default(&nf_parameters[i]);
@@ -469,6 +492,7 @@ static int nf_streamer_options(struct nf_streamer_object *self, struct nf_run_op
     options->decode_tunnels = (int)nf_streamer_integer(self, NF_DECODE_TUNNELS);
     options->statistical_analysis = (int)nf_streamer_integer(self, NF_STATISTICAL_ANALYSIS);
     options->nanosecond_times = (int)nf_streamer_integer(self, NF_NANOSECOND_TIMES);
+    options->extended_decoding = (int)nf_streamer_integer(self, NF_EXTENDED_DECODING);
     options->accounting_mode = (int)nf_streamer_integer(self, NF_ACCOUNTING_MODE);
     options->idle_timeout_s = (uint64_t)nf_streamer_integer(self, NF_IDLE_TIMEOUT);
     options->active_timeout_s = (uint64_t)nf_streamer_integer(self, NF_ACTIVE_TIMEOUT);
@@ -623,7 +647,7 @@ static PyType_Slot nf_streamer_slots[] = {
                 "statistical_analysis=False, splt_analysis=0, n_meters=0, max_nflows=0, "
                 "performance_report=0, system_visibility_mode=0, "
                 "system_visibility_poll_ms=100, socket_buffer_size=0, plugins=None, "
-                "nanosecond_times=False)\n--\n\n"
+                "nanosecond_times=False, extended_decoding=False)\n--\n\n"
                 "Flow meter over capture files; iterate it to get NFlow objects."},
     {Py_tp_init, nf_streamer_init},
     {Py_tp_new, PyType_GenericNew},

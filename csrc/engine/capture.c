@@ -30,6 +30,7 @@ struct nf_capture {
     pcap_t *handle;
     char *bpf_filter;
     int linktype;
+    int decode_flags;          /* NF_DECODE_FLAG_* bits, which decide the accepted link types */
     uint64_t file_records;     /* records read from the current file */
     char *truncated_path;      /* last file found truncated (borrowed from paths) */
     uint64_t truncated_records;
@@ -67,17 +68,17 @@ static int set_filter(struct nf_capture *capture, const char *path, char *errbuf
     return 0;
 }
 
-static int check_linktype(pcap_t *handle, const char *path, char *errbuf)
+static int check_linktype(pcap_t *handle, const char *path, int decode_flags, char *errbuf)
 {
     int linktype = pcap_datalink(handle);
     const char *name = pcap_datalink_val_to_name(linktype);
 
-    if (nf_decode_supports_linktype(linktype))
+    if (nf_decode_supports_linktype(linktype, decode_flags))
         return 0;
     snprintf(errbuf, NF_ERRBUF_SIZE,
              "capture '%s' has link type %s (%d), which nfstream does not decode; supported: "
              "EN10MB, LINUX_SLL, RAW, NULL, PPP, C_HDLC, PPP_SERIAL, IEEE802_11_RADIO, "
-             "IPV4, IPV6",
+             "IPV4, IPV6, and with extended_decoding=True also LINUX_SLL2 and LOOP",
              path, name != NULL ? name : "unknown", linktype);
     return NF_ELINKTYPE;
 }
@@ -99,7 +100,7 @@ static int open_file(struct nf_capture *capture, size_t index, char *errbuf)
         snprintf(errbuf, NF_ERRBUF_SIZE, "cannot read capture file '%s': %s", path, pcap_errbuf);
         return NF_EOPEN;
     }
-    error = check_linktype(capture->handle, path, errbuf);
+    error = check_linktype(capture->handle, path, capture->decode_flags, errbuf);
     if (error == 0)
         error = set_filter(capture, path, errbuf);
     capture->linktype = pcap_datalink(capture->handle);
@@ -107,7 +108,7 @@ static int open_file(struct nf_capture *capture, size_t index, char *errbuf)
 }
 
 struct nf_capture *nf_capture_open(const char *const *paths, size_t count, const char *bpf_filter,
-                                   char *errbuf, int *error)
+                                   int decode_flags, char *errbuf, int *error)
 {
     struct nf_capture *capture = calloc(1, sizeof(*capture));
 
@@ -119,6 +120,7 @@ struct nf_capture *nf_capture_open(const char *const *paths, size_t count, const
     if (capture->paths == NULL)
         goto fail;
     capture->count = count;
+    capture->decode_flags = decode_flags;
     for (size_t i = 0; i < count; i++) {
         capture->paths[i] = copy_string(paths[i]);
         if (capture->paths[i] == NULL)

@@ -15,6 +15,15 @@
  * NF_DECODE_MAX_REENTRIES of them. Every byte is read through one
  * bounds-checked cursor.
  *
+ * NF_DECODE_FLAG_EXTENDED adds what nfstream does not decode: the Linux
+ * SLL2 and DLT_LOOP link types, 802.1ad (0x88A8) and 0x9100 VLAN tags,
+ * and, together with NF_DECODE_FLAG_TUNNELS, GRE, ERSPAN, VXLAN and
+ * Teredo. Extended tunnel decoding reads the real protocol of the outer
+ * IP header, so it finds the UDP header behind IPv6 at the right offset
+ * and ignores the announced type. Each new header is one small function
+ * that re-enters the link or IP stage. Without the flag every new path is
+ * skipped and the result is nfstream's.
+ *
  * Known limits, all on purpose:
  * - nfstream keeps offsets in 16 bits; this decoder keeps them in
  *   32 bits, so frames longer than 65535 bytes may decode differently.
@@ -40,15 +49,22 @@ enum nf_linktype {
     NF_LINK_PPP_SERIAL = 50,
     NF_LINK_RAW_LINKTYPE = 101, /* LINKTYPE_RAW, which libpcap normally maps to DLT_RAW */
     NF_LINK_C_HDLC = 104,
+    NF_LINK_LOOP = 108,         /* extended decoding only */
     NF_LINK_LINUX_SLL = 113,
     NF_LINK_RADIOTAP = 127,
     NF_LINK_IPV4 = 228,
     NF_LINK_IPV6 = 229,
+    NF_LINK_LINUX_SLL2 = 276,   /* extended decoding only */
 };
 
 #define NF_ETHERTYPE_IPV4 0x0800
 #define NF_ETHERTYPE_IPV6 0x86DD
 #define NF_ETHERTYPE_VLAN 0x8100
+#define NF_ETHERTYPE_QINQ 0x88A8     /* 802.1ad service tag, extended decoding only */
+#define NF_ETHERTYPE_VLAN_9100 0x9100 /* pre-802.1ad outer tag, extended decoding only */
+#define NF_ETHERTYPE_BRIDGING 0x6558 /* transparent Ethernet bridging, inside GRE */
+#define NF_ETHERTYPE_ERSPAN_II 0x88BE
+#define NF_ETHERTYPE_ERSPAN_III 0x22EB
 #define NF_ETHERTYPE_MPLS_UNICAST 0x8847
 #define NF_ETHERTYPE_MPLS_MULTICAST 0x8848
 #define NF_ETHERTYPE_PPPOE_SESSION 0x8864
@@ -57,12 +73,15 @@ enum nf_linktype {
 #define NF_IPPROTO_TCP 6
 #define NF_IPPROTO_UDP 17
 #define NF_IPPROTO_IPV6 41
+#define NF_IPPROTO_GRE 47
 #define NF_IPPROTO_ICMP 1
 #define NF_IPPROTO_ICMPV6 58
 
 #define NF_PORT_GTP_U 2152
 #define NF_PORT_CAPWAP_DATA 5247
 #define NF_PORT_TZSP 37008
+#define NF_PORT_VXLAN 4789
+#define NF_PORT_TEREDO 3544
 
 /* nfstream's first check: link header plus a minimal IPv4 header (20) and UDP header (8). */
 #define NF_MIN_IP_AND_UDP 28
@@ -71,9 +90,10 @@ enum nf_linktype {
 #define NF_UDP_HEADER 8
 #define NF_LLC_SNAP_HEADER 8
 #define NF_WIFI_HEADER 24
+#define NF_LINUX_SLL2_HEADER 20
 
 /*
- * Re-entries allowed per frame (IP-in-IP, CAPWAP, TZSP). nfstream has no
+ * Re-entries allowed per frame (IP-in-IP and every tunnel). nfstream has no
  * limit, but every re-entry consumes at least 4 bytes, and real traffic
  * nests two or three layers at most.
  */
@@ -130,8 +150,8 @@ enum nf_decode_stage {
 struct nf_decoder {
     struct nf_cursor frame;
     struct nf_packet *packet;
-    int linktype;
-    int decode_tunnels;
+    int linktype;                /* the capture's, or Ethernet inside an extended tunnel */
+    int flags;                   /* NF_DECODE_FLAG_* bits */
     enum nf_decode_stage next;
     uint32_t link_offset;        /* start of the link header: 0, or after a TZSP header */
     uint32_t ip_offset;          /* current IP header (or the header being classified) */
@@ -139,6 +159,10 @@ struct nf_decoder {
     uint16_t type;               /* ethertype, or what the link layer put in its place */
     uint16_t fragment_field;     /* IPv4 flags and fragment offset, read only for type 0x0800 */
     uint16_t ethernet_length;    /* last 802.3 length field seen; 0 for Ethernet II */
+    uint32_t l4_offset;          /* after the IP header (and IPv6 extensions) at ip_offset */
+    uint32_t l4_length;          /* L4 length that header claims */
+    uint16_t header_fragment;    /* fragment offset of that IPv4 header, whatever the type said */
+    uint8_t header_protocol;     /* protocol of that header, whatever the type said */
     uint16_t vlan_id;
     uint8_t protocol;            /* read only for type 0x0800, or the last IPv6 next header */
     uint8_t ip_version;          /* version of the header at ip_offset */
@@ -192,6 +216,30 @@ static void nf_decode_raw(struct nf_decoder *decoder) {
 static void nf_decode_linux_sll(struct nf_decoder *decoder) {
     decoder->type = nf_cursor_be16(&decoder->frame, decoder->link_offset + 14);
     decoder->ip_offset = decoder->link_offset + 16;
+}
+
+/* Linux SLL2: the protocol comes first in its 20-byte header. MAC addresses stay zero, as for SLL. */
+static void nf_decode_linux_sll2(struct nf_decoder *decoder) {
+    decoder->type = nf_cursor_be16(&decoder->frame, decoder->link_offset);
+    decoder->ip_offset = decoder->link_offset + NF_LINUX_SLL2_HEADER;
+}
+
+/*
+ * DLT_LOOP (OpenBSD loopback): like DLT_NULL but the address family is
+ * in network byte order. AF_INET is 2 everywhere, and AF_INET6 is 24
+ * (NetBSD, OpenBSD), 28 (FreeBSD) or 30 (macOS).
+ */
+static enum nf_drop_reason nf_decode_loop(struct nf_decoder *decoder) {
+    uint32_t family = nf_cursor_be32(&decoder->frame, decoder->link_offset);
+
+    if (family == 2)
+        decoder->type = NF_ETHERTYPE_IPV4;
+    else if (family == 24 || family == 28 || family == 30)
+        decoder->type = NF_ETHERTYPE_IPV6;
+    else
+        return NF_DROP_LINK_TYPE;
+    decoder->ip_offset = decoder->link_offset + 4;
+    return NF_DROP_NONE;
 }
 
 /* 802.2 LLC after an 802.3 length field. */
@@ -266,6 +314,21 @@ static enum nf_drop_reason nf_decode_radiotap(struct nf_decoder *decoder) {
     return NF_DROP_NONE;
 }
 
+/* Link types that only extended decoding understands. */
+static enum nf_drop_reason nf_decode_link_extended(struct nf_decoder *decoder) {
+    if (!(decoder->flags & NF_DECODE_FLAG_EXTENDED))
+        return NF_DROP_LINK_TYPE;
+    switch (decoder->linktype) {
+    case NF_LINK_LINUX_SLL2:
+        nf_decode_linux_sll2(decoder);
+        return NF_DROP_NONE;
+    case NF_LINK_LOOP:
+        return nf_decode_loop(decoder);
+    default:
+        return NF_DROP_LINK_TYPE;
+    }
+}
+
 static enum nf_drop_reason nf_decode_link(struct nf_decoder *decoder) {
     if (!nf_cursor_has(&decoder->frame, decoder->link_offset, NF_MIN_IP_AND_UDP))
         return NF_DROP_SHORT_FRAME;
@@ -303,7 +366,7 @@ static enum nf_drop_reason nf_decode_link(struct nf_decoder *decoder) {
     case NF_LINK_RADIOTAP:
         return nf_decode_radiotap(decoder);
     default:
-        return NF_DROP_LINK_TYPE;
+        return nf_decode_link_extended(decoder);
     }
 }
 
@@ -316,16 +379,24 @@ static int nf_tag_fits(const struct nf_decoder *decoder) {
     return (uint64_t)decoder->ip_offset + 4 < decoder->frame.length;
 }
 
+/* 0x8100 always; 0x88A8 and 0x9100 only with extended decoding, because nfstream stops at them. */
+static int nf_is_vlan_tag(const struct nf_decoder *decoder, uint16_t type) {
+    if (type == NF_ETHERTYPE_VLAN)
+        return 1;
+    return (decoder->flags & NF_DECODE_FLAG_EXTENDED) &&
+           (type == NF_ETHERTYPE_QINQ || type == NF_ETHERTYPE_VLAN_9100);
+}
+
 static enum nf_drop_reason nf_decode_vlan(struct nf_decoder *decoder) {
     if (!nf_tag_fits(decoder))
         return NF_DROP_SHORT_TAG;
 
-    /* Consecutive 0x8100 tags are read while they fit, so the innermost VLAN id wins. */
+    /* Consecutive tags are read while they fit, so the innermost VLAN id wins. */
     do {
         decoder->vlan_id = nf_cursor_be16(&decoder->frame, decoder->ip_offset) & 0x0FFF;
         decoder->type = nf_cursor_be16(&decoder->frame, decoder->ip_offset + 2);
         decoder->ip_offset += 4;
-    } while (decoder->type == NF_ETHERTYPE_VLAN && nf_tag_fits(decoder));
+    } while (nf_is_vlan_tag(decoder, decoder->type) && nf_tag_fits(decoder));
     return NF_DROP_NONE;
 }
 
@@ -354,6 +425,10 @@ static enum nf_drop_reason nf_decode_ethertypes(struct nf_decoder *decoder) {
     for (;;) {
         switch (decoder->type) {
         case NF_ETHERTYPE_VLAN:
+        case NF_ETHERTYPE_QINQ:
+        case NF_ETHERTYPE_VLAN_9100:
+            if (!nf_is_vlan_tag(decoder, decoder->type))
+                return NF_DROP_NONE;
             reason = nf_decode_vlan(decoder);
             break;
         case NF_ETHERTYPE_MPLS_UNICAST:
@@ -425,10 +500,15 @@ static int nf_skip_ipv6_extensions(struct nf_cursor *frame, uint32_t *offset, ui
 static enum nf_drop_reason nf_decode_ipv4_header(struct nf_decoder *decoder) {
     uint8_t header_length = (nf_cursor_u8(&decoder->frame, decoder->ip_offset) & 0x0F) * 4;
     uint8_t protocol = nf_cursor_u8(&decoder->frame, decoder->ip_offset + 9);
+    uint16_t total_length = nf_cursor_be16(&decoder->frame, decoder->ip_offset + 2);
 
     decoder->ip_version = 4;
     decoder->ip_length = header_length;
-    /* IP-in-IP is unwrapped even without decode_tunnels, and before the fragment test. */
+    decoder->header_protocol = protocol;
+    decoder->header_fragment = nf_cursor_be16(&decoder->frame, decoder->ip_offset + 6) & 0x1FFF;
+    decoder->l4_offset = decoder->ip_offset + header_length;
+    decoder->l4_length = total_length > header_length ? total_length - header_length : 0;
+    /* IP-in-IP is unwrapped even without NF_DECODE_FLAG_TUNNELS, and before the fragment test. */
     if (protocol == NF_IPPROTO_IPIP || protocol == NF_IPPROTO_IPV6) {
         decoder->ip_offset += header_length;
         if (header_length > 0) {
@@ -463,6 +543,10 @@ static enum nf_drop_reason nf_decode_ipv6_header(struct nf_decoder *decoder) {
     decoder->ip_version = 6;
     decoder->protocol = next_header;
     decoder->ip_length = payload_length;
+    decoder->header_protocol = next_header;
+    decoder->header_fragment = 0; /* later fragments were dropped by the extension walk */
+    decoder->l4_offset = l4_offset;
+    decoder->l4_length = payload_length;
     if (next_header == NF_IPPROTO_IPIP || next_header == NF_IPPROTO_IPV6) {
         decoder->ip_offset = l4_offset;
         decoder->next = NF_STAGE_IP;
@@ -496,7 +580,7 @@ static enum nf_drop_reason nf_decode_ip(struct nf_decoder *decoder) {
 }
 
 /* ------------------------------------------------------------------ */
-/* Tunnels (decode_tunnels and UDP only)                               */
+/* nfstream's tunnels (NF_DECODE_FLAG_TUNNELS, UDP only)              */
 /* ------------------------------------------------------------------ */
 
 /* Walks GTP-U extension headers. Returns 0 with *offset after them, or -1. */
@@ -612,18 +696,173 @@ static void nf_decode_capwap(struct nf_decoder *decoder, uint32_t offset) {
     decoder->next = NF_STAGE_IP;
 }
 
-/*
- * Looks for a tunnel behind UDP. The UDP header is taken at ip_offset +
- * ip_length, which behind IPv6 is the L4 length rather than the header
- * length. That is nfstream's quirk, kept because it decides which frames it drops.
- */
-static enum nf_drop_reason nf_decode_tunnel(struct nf_decoder *decoder) {
-    struct nf_cursor *frame = &decoder->frame;
-    uint32_t udp = decoder->ip_offset + decoder->ip_length;
+/* ------------------------------------------------------------------ */
+/* Extended tunnels (NF_DECODE_FLAG_EXTENDED with NF_DECODE_FLAG_TUNNELS) */
+/* ------------------------------------------------------------------ */
 
-    decoder->next = NF_STAGE_TRANSPORT;
-    if (!decoder->decode_tunnels || decoder->protocol != NF_IPPROTO_UDP)
+/*
+ * Restarts decoding at an Ethernet frame inside a tunnel. The link type
+ * becomes Ethernet whatever the capture's is, and the 802.3 length, the
+ * type and the IPv4 fields read so far are forgotten. The VLAN id stays
+ * unless the inner frame has tags of its own. The MAC addresses become
+ * the inner frame's.
+ */
+static enum nf_drop_reason nf_enter_ethernet(struct nf_decoder *decoder, uint32_t offset,
+                                             uint8_t tunnel_id) {
+    decoder->linktype = NF_LINK_ETHERNET;
+    decoder->link_offset = offset;
+    decoder->ethernet_length = 0;
+    decoder->type = 0;
+    decoder->fragment_field = 0;
+    decoder->protocol = 0;
+    decoder->tunnel_id = tunnel_id;
+    decoder->next = NF_STAGE_LINK;
+    return NF_DROP_NONE;
+}
+
+/* Restarts decoding at an IP header inside a tunnel; `type` is 0x0800 or 0x86DD. */
+static enum nf_drop_reason nf_enter_ip(struct nf_decoder *decoder, uint32_t offset, uint16_t type,
+                                       uint8_t tunnel_id) {
+    decoder->type = type;
+    decoder->ip_offset = offset;
+    decoder->tunnel_id = tunnel_id;
+    decoder->next = NF_STAGE_IP;
+    return NF_DROP_NONE;
+}
+
+/*
+ * ERSPAN type I or II (GRE protocol 0x88BE). Type II has an 8-byte
+ * header with version 1 and is sent with the GRE sequence number; type I
+ * has no header and no sequence number. Another version stays plain GRE.
+ */
+static enum nf_drop_reason nf_decode_erspan_ii(struct nf_decoder *decoder, uint32_t offset,
+                                               int has_sequence) {
+    if (!has_sequence)
+        return nf_enter_ethernet(decoder, offset, NF_TUNNEL_ERSPAN);
+    if (!nf_cursor_has(&decoder->frame, offset, 8))
+        return NF_DROP_TUNNEL;
+    if ((nf_cursor_u8(&decoder->frame, offset) >> 4) != 1)
         return NF_DROP_NONE;
+    return nf_enter_ethernet(decoder, offset + 8, NF_TUNNEL_ERSPAN);
+}
+
+/*
+ * ERSPAN type III (GRE protocol 0x22EB): a 12-byte header with version 2,
+ * then an 8-byte platform-specific subheader when the O bit (last bit of
+ * byte 11) is set. Only frame type 0 (Ethernet, in bits 2-6 of byte 10)
+ * is decoded; another version or frame type stays plain GRE.
+ */
+static enum nf_drop_reason nf_decode_erspan_iii(struct nf_decoder *decoder, uint32_t offset) {
+    struct nf_cursor *frame = &decoder->frame;
+    uint32_t header_length = 12;
+
+    if (!nf_cursor_has(frame, offset, header_length))
+        return NF_DROP_TUNNEL;
+    if ((nf_cursor_u8(frame, offset) >> 4) != 2 || ((nf_cursor_u8(frame, offset + 10) >> 2) & 0x1F) != 0)
+        return NF_DROP_NONE;
+    if (nf_cursor_u8(frame, offset + 11) & 0x01)
+        header_length += 8;
+    if (!nf_cursor_has(frame, offset, header_length))
+        return NF_DROP_TUNNEL;
+    return nf_enter_ethernet(decoder, offset + header_length, NF_TUNNEL_ERSPAN);
+}
+
+#define NF_GRE_CHECKSUM 0x8000
+#define NF_GRE_ROUTING 0x4000
+#define NF_GRE_KEY 0x2000
+#define NF_GRE_SEQUENCE 0x1000
+#define NF_GRE_VERSION 0x0007
+
+/*
+ * GRE version 0 (RFC 2784 with the RFC 2890 key and sequence number).
+ * The checksum, key and sequence number fields are 4 bytes each when
+ * their flag is set. Version 1 (PPTP), RFC 1701 routing and protocol
+ * types other than IPv4, IPv6, Ethernet bridging and ERSPAN leave a
+ * plain GRE packet. A header cut by the snap length drops the frame.
+ */
+static enum nf_drop_reason nf_decode_gre(struct nf_decoder *decoder, uint32_t offset) {
+    struct nf_cursor *frame = &decoder->frame;
+
+    if (!nf_cursor_has(frame, offset, 4))
+        return NF_DROP_TUNNEL;
+
+    uint16_t flags = nf_cursor_be16(frame, offset);
+    uint16_t protocol_type = nf_cursor_be16(frame, offset + 2);
+    uint32_t header_length = 4;
+
+    if (flags & (NF_GRE_ROUTING | NF_GRE_VERSION))
+        return NF_DROP_NONE;
+    if (flags & NF_GRE_CHECKSUM)
+        header_length += 4;
+    if (flags & NF_GRE_KEY)
+        header_length += 4;
+    if (flags & NF_GRE_SEQUENCE)
+        header_length += 4;
+    if (!nf_cursor_has(frame, offset, header_length))
+        return NF_DROP_TUNNEL;
+    offset += header_length;
+
+    switch (protocol_type) {
+    case NF_ETHERTYPE_IPV4:
+    case NF_ETHERTYPE_IPV6:
+        return nf_enter_ip(decoder, offset, protocol_type, NF_TUNNEL_GRE);
+    case NF_ETHERTYPE_BRIDGING:
+        return nf_enter_ethernet(decoder, offset, NF_TUNNEL_GRE);
+    case NF_ETHERTYPE_ERSPAN_II:
+        return nf_decode_erspan_ii(decoder, offset, (flags & NF_GRE_SEQUENCE) != 0);
+    case NF_ETHERTYPE_ERSPAN_III:
+        return nf_decode_erspan_iii(decoder, offset);
+    default:
+        return NF_DROP_NONE;
+    }
+}
+
+/*
+ * VXLAN (RFC 7348): an 8-byte header whose I flag (0x08) marks a valid
+ * network identifier, then Ethernet. A port match alone is only a guess,
+ * so a short payload or a clear I flag leaves a plain UDP packet.
+ */
+static enum nf_drop_reason nf_decode_vxlan(struct nf_decoder *decoder, uint32_t offset) {
+    if (!nf_cursor_has(&decoder->frame, offset, 8) || !(nf_cursor_u8(&decoder->frame, offset) & 0x08))
+        return NF_DROP_NONE;
+    return nf_enter_ethernet(decoder, offset + 8, NF_TUNNEL_VXLAN);
+}
+
+/*
+ * Teredo (RFC 4380): an optional authentication header (indicator 0x0001,
+ * 13 bytes plus its client id and authentication value lengths), an
+ * optional origin indication (indicator 0x0000, 8 bytes), then IPv6. The
+ * payload is only decoded as Teredo when a whole IPv6 header is captured,
+ * starts with version 6, and its payload length fits in the UDP payload
+ * that the outer IP header claims (`end`). Otherwise it stays plain UDP.
+ */
+static enum nf_drop_reason nf_decode_teredo(struct nf_decoder *decoder, uint32_t offset,
+                                            uint32_t end) {
+    struct nf_cursor *frame = &decoder->frame;
+
+    if (nf_cursor_has(frame, offset, 4) && nf_cursor_be16(frame, offset) == 0x0001)
+        offset += 13 + nf_cursor_u8(frame, offset + 2) + nf_cursor_u8(frame, offset + 3);
+    if (nf_cursor_has(frame, offset, 2) && nf_cursor_be16(frame, offset) == 0x0000)
+        offset += 8;
+    if (!nf_cursor_has(frame, offset, NF_IPV6_HEADER) || (nf_cursor_u8(frame, offset) >> 4) != 6)
+        return NF_DROP_NONE;
+    if ((uint64_t)offset + NF_IPV6_HEADER + nf_cursor_be16(frame, offset + 4) > end)
+        return NF_DROP_NONE;
+    return nf_enter_ip(decoder, offset, NF_ETHERTYPE_IPV6, NF_TUNNEL_TEREDO);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tunnel dispatch                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Looks for a tunnel in the UDP datagram at `udp`. nfstream's tunnels
+ * come first, in nfstream's order; VXLAN and Teredo need extended
+ * decoding. A UDP header that does not fit drops the frame, as in nfstream.
+ */
+static enum nf_drop_reason nf_decode_udp_tunnel(struct nf_decoder *decoder, uint32_t udp) {
+    struct nf_cursor *frame = &decoder->frame;
+
     if (!nf_cursor_has(frame, udp, NF_UDP_HEADER))
         return NF_DROP_TUNNEL;
 
@@ -637,9 +876,51 @@ static enum nf_drop_reason nf_decode_tunnel(struct nf_decoder *decoder) {
         return nf_decode_gtp(decoder, payload);
     if (source_port == NF_PORT_TZSP || destination_port == NF_PORT_TZSP)
         return nf_decode_tzsp(decoder, payload);
-    if (source_port == NF_PORT_CAPWAP_DATA || destination_port == NF_PORT_CAPWAP_DATA)
+    if (source_port == NF_PORT_CAPWAP_DATA || destination_port == NF_PORT_CAPWAP_DATA) {
         nf_decode_capwap(decoder, payload);
+        return NF_DROP_NONE;
+    }
+    if (!(decoder->flags & NF_DECODE_FLAG_EXTENDED))
+        return NF_DROP_NONE;
+    if (destination_port == NF_PORT_VXLAN)
+        return nf_decode_vxlan(decoder, payload);
+    if (source_port == NF_PORT_TEREDO || destination_port == NF_PORT_TEREDO)
+        return nf_decode_teredo(decoder, payload, decoder->l4_offset + decoder->l4_length);
     return NF_DROP_NONE;
+}
+
+/*
+ * Extended tunnel decoding uses the protocol, fragment offset and L4
+ * offset of the IP header actually present, so it works behind IPv6
+ * extension headers and whatever type the link layer announced. A later
+ * IPv4 fragment carries no tunnel header and is left alone.
+ */
+static enum nf_drop_reason nf_decode_tunnel_extended(struct nf_decoder *decoder) {
+    if (decoder->header_fragment != 0)
+        return NF_DROP_NONE;
+    if (decoder->header_protocol == NF_IPPROTO_GRE)
+        return nf_decode_gre(decoder, decoder->l4_offset);
+    if (decoder->header_protocol == NF_IPPROTO_UDP)
+        return nf_decode_udp_tunnel(decoder, decoder->l4_offset);
+    return NF_DROP_NONE;
+}
+
+/*
+ * Looks for a tunnel when NF_DECODE_FLAG_TUNNELS is set. Without extended
+ * decoding only UDP counts, with the protocol read as nfstream reads it,
+ * and the UDP header is taken at ip_offset + ip_length. Behind IPv6 that
+ * is the L4 length rather than the header length. This is nfstream's
+ * quirk, kept because it decides which frames it drops.
+ */
+static enum nf_drop_reason nf_decode_tunnel(struct nf_decoder *decoder) {
+    decoder->next = NF_STAGE_TRANSPORT;
+    if (!(decoder->flags & NF_DECODE_FLAG_TUNNELS))
+        return NF_DROP_NONE;
+    if (decoder->flags & NF_DECODE_FLAG_EXTENDED)
+        return nf_decode_tunnel_extended(decoder);
+    if (decoder->protocol != NF_IPPROTO_UDP)
+        return NF_DROP_NONE;
+    return nf_decode_udp_tunnel(decoder, decoder->ip_offset + decoder->ip_length);
 }
 
 /* ------------------------------------------------------------------ */
@@ -780,7 +1061,7 @@ static enum nf_drop_reason nf_decode_stage(struct nf_decoder *decoder, enum nf_d
  * caller sets time_ns after this call. The meter fills direction and
  * delta_ms. On a drop the packet's content is unspecified.
  */
-enum nf_drop_reason nf_decode_packet(int linktype, int decode_tunnels, const uint8_t *frame,
+enum nf_drop_reason nf_decode_packet(int linktype, int flags, const uint8_t *frame,
                                      uint32_t caplen, uint32_t wirelen, struct nf_packet *packet) {
     struct nf_decoder decoder;
     enum nf_decode_stage stage = NF_STAGE_LINK;
@@ -792,7 +1073,7 @@ enum nf_drop_reason nf_decode_packet(int linktype, int decode_tunnels, const uin
     decoder.frame.length = frame != NULL ? caplen : 0;
     decoder.packet = packet;
     decoder.linktype = linktype;
-    decoder.decode_tunnels = decode_tunnels;
+    decoder.flags = flags;
     packet->raw_size = (uint16_t)(wirelen & 0xFFFF);
 
     for (;;) {
@@ -809,8 +1090,11 @@ enum nf_drop_reason nf_decode_packet(int linktype, int decode_tunnels, const uin
     }
 }
 
-int nf_decode_supports_linktype(int linktype) {
+int nf_decode_supports_linktype(int linktype, int flags) {
     switch (linktype) {
+    case NF_LINK_LOOP:
+    case NF_LINK_LINUX_SLL2:
+        return (flags & NF_DECODE_FLAG_EXTENDED) != 0;
     case NF_LINK_NULL:
     case NF_LINK_ETHERNET:
     case NF_LINK_PPP:

@@ -63,7 +63,7 @@ struct nf_engine *nf_engine_create(const struct nf_config *config, const struct 
     engine->config.paths = NULL;
     engine->config.bpf_filter = NULL;
     engine->capture = nf_capture_open(config->paths, config->path_count, config->bpf_filter,
-                                      errbuf, error);
+                                      nf_config_decode_flags(config), errbuf, error);
     if (engine->capture == NULL)
         goto fail;
     if (config->n_dissections > 0) {
@@ -84,10 +84,12 @@ fail:
     return NULL;
 }
 
-int nf_engine_check_file(const char *path, const char *bpf_filter, char *errbuf)
+int nf_engine_check_file(const char *path, const char *bpf_filter, int decode_flags,
+                         char *errbuf)
 {
     int error;
-    struct nf_capture *capture = nf_capture_open(&path, 1, bpf_filter, errbuf, &error);
+    struct nf_capture *capture = nf_capture_open(&path, 1, bpf_filter, decode_flags, errbuf,
+                                                 &error);
 
     nf_capture_free(capture);
     return capture != NULL ? 0 : error;
@@ -117,7 +119,7 @@ static int step(struct nf_engine *engine)
         return status != 0 ? fail(engine, status, "a hook failed") : 0;
     }
     engine->stats.packets_read++;
-    reason = nf_decode_packet(frame.linktype, engine->config.decode_tunnels, frame.data,
+    reason = nf_decode_packet(frame.linktype, nf_config_decode_flags(&engine->config), frame.data,
                               frame.caplen, frame.wirelen, &packet);
     if (reason != NF_DROP_NONE) {
         engine->stats.packets_ignored++;

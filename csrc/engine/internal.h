@@ -25,11 +25,12 @@ struct nf_capture;
 
 /*
  * Opens the first of `count` files (paths are copied) and compiles the
- * filter for it. Returns NULL with a message in errbuf and the code in
- * *error on failure.
+ * filter for it. Every file must have a link type that decoding with
+ * `decode_flags` (NF_DECODE_FLAG_* bits) supports. Returns NULL with a
+ * message in errbuf and the code in *error on failure.
  */
 struct nf_capture *nf_capture_open(const char *const *paths, size_t count, const char *bpf_filter,
-                                   char *errbuf, int *error);
+                                   int decode_flags, char *errbuf, int *error);
 
 /*
  * Reads the next record, moving to the next file at the end of one.

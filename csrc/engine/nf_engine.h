@@ -59,20 +59,44 @@ enum nf_drop_reason {
     NF_DROP_IPV4_LENGTH,      /* IPv4 header length or total length invalid */
     NF_DROP_IPV6_TRUNCATED,   /* IPv6 packet shorter in the capture than its payload length */
     NF_DROP_IPV6_EXTENSION,   /* IPv6 extension chain invalid, non-first fragment or no next header */
-    NF_DROP_TUNNEL,           /* tunnel header (GTP-U, TZSP, CAPWAP) truncated or invalid */
+    NF_DROP_TUNNEL,           /* tunnel header (GTP-U, TZSP, CAPWAP, GRE, ERSPAN) truncated or invalid */
     NF_DROP_REASON_COUNT
 };
 
 /* Returns a short English description of a drop reason ("IPv4 fragment"). */
 const char *nf_drop_reason_name(enum nf_drop_reason reason);
 
-/* Tunnel ids, as nDPI numbers them. */
+/*
+ * Tunnel ids. Values 0-5 are nDPI 4.2's ndpi_packet_tunnel numbers; 6-8
+ * continue that list for tunnels nDPI has no number for. Only extended
+ * decoding sets 5 and above, and no decoder sets 4 (L2TP) yet. The id
+ * names the kind of the innermost tunnel, not one tunnel instance, so
+ * the same inner endpoints in two GRE tunnels share a flow.
+ */
 enum nf_tunnel {
     NF_TUNNEL_NONE = 0,
-    NF_TUNNEL_GTP = 1,
-    NF_TUNNEL_CAPWAP = 2,
-    NF_TUNNEL_TZSP = 3,
+    NF_TUNNEL_GTP = 1,    /* GTP-U T-PDU, UDP port 2152 */
+    NF_TUNNEL_CAPWAP = 2, /* CAPWAP data carrying 802.11, UDP port 5247 */
+    NF_TUNNEL_TZSP = 3,   /* TZSP carrying Ethernet, UDP port 37008 */
+    NF_TUNNEL_L2TP = 4,   /* reserved: nDPI's number, never set */
+    NF_TUNNEL_VXLAN = 5,  /* VXLAN, UDP destination port 4789 */
+    NF_TUNNEL_GRE = 6,    /* GRE version 0 carrying IPv4, IPv6 or Ethernet (0x6558) */
+    NF_TUNNEL_ERSPAN = 7, /* ERSPAN type I, II or III inside GRE */
+    NF_TUNNEL_TEREDO = 8, /* Teredo IPv6 over UDP port 3544 */
 };
+
+/*
+ * Decoding flags for nf_decode_packet. NF_DECODE_FLAG_TUNNELS decodes
+ * nfstream's UDP tunnels (GTP-U, TZSP, CAPWAP). NF_DECODE_FLAG_EXTENDED
+ * goes beyond nfstream: the Linux SLL2 and DLT_LOOP link types, 802.1ad
+ * (0x88A8) and 0x9100 VLAN tags, and, together with
+ * NF_DECODE_FLAG_TUNNELS, GRE, ERSPAN, VXLAN and Teredo. It also finds
+ * the UDP header behind IPv6 extension headers where nfstream looks at
+ * the wrong offset. Without NF_DECODE_FLAG_EXTENDED the result is
+ * nfstream's, quirks included.
+ */
+#define NF_DECODE_FLAG_TUNNELS 0x1
+#define NF_DECODE_FLAG_EXTENDED 0x2
 
 /* TCP flag bits as they appear in the TCP header's flags byte. */
 #define NF_TCP_FIN 0x01
@@ -114,16 +138,21 @@ struct nf_packet {
 
 /*
  * Decodes one frame captured with link type `linktype` (a DLT_* value).
- * Returns NF_DROP_NONE and fills `packet` when the frame is accepted, or
- * the reason it was ignored. Never fails otherwise and never allocates;
- * `packet->ip_data` points into `frame`. The packet is zeroed first, so
- * the caller sets time_ns afterwards.
+ * `flags` is a set of NF_DECODE_FLAG_* bits. Returns NF_DROP_NONE and
+ * fills `packet` when the frame is accepted, or the reason it was
+ * ignored. Never fails otherwise and never allocates; `packet->ip_data`
+ * points into `frame`. The packet is zeroed first, so the caller sets
+ * time_ns afterwards.
  */
-enum nf_drop_reason nf_decode_packet(int linktype, int decode_tunnels, const uint8_t *frame,
+enum nf_drop_reason nf_decode_packet(int linktype, int flags, const uint8_t *frame,
                                      uint32_t caplen, uint32_t wirelen, struct nf_packet *packet);
 
-/* Returns 1 when nf_decode_packet understands `linktype`, else 0. */
-int nf_decode_supports_linktype(int linktype);
+/*
+ * Returns 1 when nf_decode_packet decodes `linktype` with `flags`
+ * (NF_DECODE_FLAG_* bits), else 0. LINUX_SLL2 (276) and LOOP (108) need
+ * NF_DECODE_FLAG_EXTENDED.
+ */
+int nf_decode_supports_linktype(int linktype, int flags);
 
 /* ------------------------------------------------------------------ */
 /* Flows (flow.c)                                                      */
@@ -322,6 +351,7 @@ struct nf_config {
     size_t path_count;
     const char *bpf_filter;    /* NULL for none (borrowed) */
     int decode_tunnels;
+    int extended_decoding;     /* adds NF_DECODE_FLAG_EXTENDED */
     uint64_t idle_timeout_ms;
     uint64_t active_timeout_ms;
     int accounting_mode;       /* 0 raw, 1 ip, 2 transport, 3 payload */
@@ -329,6 +359,12 @@ struct nf_config {
     unsigned splt_analysis;    /* 0..65535 */
     int sync_app_info;         /* refresh flow->app after every dissected packet (plugins) */
 };
+
+/* Returns the NF_DECODE_FLAG_* bits that `config` asks for. */
+static inline int nf_config_decode_flags(const struct nf_config *config) {
+    return (config->decode_tunnels ? NF_DECODE_FLAG_TUNNELS : 0) |
+           (config->extended_decoding ? NF_DECODE_FLAG_EXTENDED : 0);
+}
 
 /* Packet and flow counters of one engine run. */
 struct nf_stats {
@@ -353,11 +389,13 @@ struct nf_engine *nf_engine_create(const struct nf_config *config, const struct 
                                    char *errbuf, int *error);
 
 /*
- * Checks that a capture file opens, has a supported link type, and that
- * the filter compiles for it, without reading packets. Returns 0 or a
- * negative code with a message in errbuf.
+ * Checks that a capture file opens, has a link type that decoding with
+ * `decode_flags` (NF_DECODE_FLAG_* bits) supports, and that the filter
+ * compiles for it, without reading packets. Returns 0 or a negative code
+ * with a message in errbuf.
  */
-int nf_engine_check_file(const char *path, const char *bpf_filter, char *errbuf);
+int nf_engine_check_file(const char *path, const char *bpf_filter, int decode_flags,
+                         char *errbuf);
 
 /*
  * Reads and meters packets until a flow is ready, then moves it to *flow

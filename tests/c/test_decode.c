@@ -978,11 +978,11 @@ static void run_misc(void) {
     static const int supported[] = {0, 1, 9, 12, 14, 50, 101, 104, 113, 127, 228, 229};
     for (size_t i = 0; i < sizeof(supported) / sizeof(supported[0]); i++)
         check_number("supported link type", "result", 1,
-                     (uint64_t)nf_decode_supports_linktype(supported[i]));
+                     (uint64_t)nf_decode_supports_linktype(supported[i], 0));
     static const int unsupported[] = {-1, 105, 108, 239, 276, 51};
     for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
         check_number("unsupported link type", "result", 0,
-                     (uint64_t)nf_decode_supports_linktype(unsupported[i]));
+                     (uint64_t)nf_decode_supports_linktype(unsupported[i], 0));
 
     for (int reason = 0; reason < NF_DROP_REASON_COUNT; reason++) {
         const char *text = nf_drop_reason_name((enum nf_drop_reason)reason);
