@@ -130,6 +130,12 @@ struct nf_iterator_object {
     int busy;                    /* set while nf_engine_next_flow runs */
     int finished;
     PyObject *hook_error;        /* exception raised by a hook, with traceback */
+    /* Live capture */
+    int live;
+    PyObject *interrupt;         /* KeyboardInterrupt (or other signal exception) to raise last */
+    PyThreadState *wait_state;   /* saved while the engine waits in libpcap with plugins */
+    int64_t performance_report;  /* seconds between report lines, 0 for none */
+    uint64_t next_report_ms;     /* CLOCK_MONOTONIC time of the next report line */
 };
 
 /* ---- module.c ---- */
@@ -180,6 +186,13 @@ struct nf_run_options {
     unsigned n_dissections;
     unsigned splt_analysis;
     int64_t max_nflows;
+    /* Live capture */
+    int live;              /* source is a network interface name */
+    int promiscuous_mode;
+    int snapshot_length;
+    int socket_buffer_size;
+    unsigned n_meters;
+    int64_t performance_report;
 };
 
 extern PyType_Spec nf_iterator_spec;

@@ -8,10 +8,20 @@
  * early; in every case the engine is freed once and each plugin's
  * cleanup() runs once. Without plugins the GIL is released while the
  * engine reads and meters packets.
+ *
+ * Live capture: the engine returns at least every 0.25 s even when no
+ * flow is ready, so __next__ can check for signals and print the
+ * performance report. A signal handler's exception (KeyboardInterrupt on
+ * Ctrl-C) stops capture: the engine closes the interface and expires
+ * every cached flow, __next__ returns those flows, and then raises the
+ * exception. A second one during that drain is raised at once. With
+ * plugins, the GIL is released only while libpcap waits, and the signal
+ * check runs right after each wait, before any plugin code.
  */
 #include "bindings.h"
 
 #include <limits.h>
+#include <time.h>
 
 unsigned nf_iterator_groups(const struct nf_run_options *options)
 {
@@ -94,6 +104,58 @@ static void nf_iterator_fill_config(struct nf_iterator_object *self,
     config->n_dissections = options->n_dissections;
     config->splt_analysis = options->splt_analysis;
     config->sync_app_info = self->plugin_count > 0;
+    if (options->live) {
+        config->interface = self->paths[0];
+        config->path_count = 0;
+        config->promiscuous_mode = options->promiscuous_mode;
+        config->snapshot_length = options->snapshot_length;
+        config->socket_buffer_size = options->socket_buffer_size;
+        config->n_meters = options->n_meters;
+    }
+}
+
+static uint64_t nf_monotonic_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+/*
+ * Stores the exception a signal handler raised. Returns 1 for the first
+ * one (stop capture and drain the cache), -1 when one was already stored
+ * (the exception stays set and is raised at once).
+ */
+static int nf_iterator_take_interrupt(struct nf_iterator_object *self)
+{
+    if (self->interrupt != NULL)
+        return -1;
+    self->interrupt = nf_module_fetch_error();
+    return 1;
+}
+
+/* Engine hook: let other threads run while libpcap waits (plugins hold the GIL otherwise). */
+static void nf_iterator_wait_begin(void *context)
+{
+    struct nf_iterator_object *self = context;
+
+    self->wait_state = PyEval_SaveThread();
+}
+
+static int nf_iterator_wait_end(void *context)
+{
+    struct nf_iterator_object *self = context;
+
+    PyEval_RestoreThread(self->wait_state);
+    self->wait_state = NULL;
+    if (PyErr_CheckSignals() == 0)
+        return 0;
+    if (nf_iterator_take_interrupt(self) > 0)
+        return 1;
+    /* A second interrupt: fail the engine with it, like a plugin exception. */
+    Py_XSETREF(self->hook_error, nf_module_fetch_error());
+    return -1;
 }
 
 static int nf_iterator_start(struct nf_iterator_object *self,
@@ -111,6 +173,16 @@ static int nf_iterator_start(struct nf_iterator_object *self,
         return -1;
     if (nf_plugin_prepare(self, options->udps, options->plugins, &self->hooks) < 0)
         return -1;
+    if (options->live && self->plugin_count > 0) {
+        self->hooks.on_wait_begin = nf_iterator_wait_begin;
+        self->hooks.on_wait_end = nf_iterator_wait_end;
+    }
+    self->live = options->live;
+    self->performance_report = options->live ? options->performance_report : 0;
+    /* Reports more than about 30 years apart never come. */
+    if (self->performance_report > 1000000000)
+        self->performance_report = 1000000000;
+    self->next_report_ms = nf_monotonic_ms() + (uint64_t)self->performance_report * 1000;
     nf_iterator_fill_config(self, options, &config);
     self->engine = nf_engine_create(&config, self->plugin_count > 0 ? &self->hooks : NULL,
                                     errbuf, &error);
@@ -230,6 +302,95 @@ static int nf_iterator_next_flow(struct nf_iterator_object *self, struct nf_flow
     return status;
 }
 
+/* Writes one line to sys.stdout and flushes it, as print(line, flush=True) would. */
+static int nf_iterator_print(const char *line)
+{
+    PyObject *out = PySys_GetObject("stdout"); /* borrowed */
+    PyObject *result;
+
+    if (out == NULL || out == Py_None)
+        return 0;
+    result = PyObject_CallMethod(out, "write", "s", line);
+    Py_XDECREF(result);
+    if (result == NULL)
+        return -1;
+    result = PyObject_CallMethod(out, "flush", NULL);
+    Py_XDECREF(result);
+    return result == NULL ? -1 : 0;
+}
+
+/* Prints one JSON line of live counters when performance_report seconds have passed. */
+static int nf_iterator_report(struct nf_iterator_object *self)
+{
+    const struct nf_stats *stats = nf_engine_stats(self->engine);
+    unsigned meters = nf_engine_meter_count(self->engine);
+    uint64_t now_ms = nf_monotonic_ms();
+    char line[4096];
+    int length;
+
+    if (self->performance_report <= 0 || now_ms < self->next_report_ms)
+        return 0;
+    self->next_report_ms = now_ms + (uint64_t)self->performance_report * 1000;
+    length = snprintf(line, sizeof(line),
+                      "{\"flows_expired\": %lld, \"packets_processed\": %llu, "
+                      "\"packets_ignored\": %llu, \"packets_dropped_filtered_by_kernel\": %llu, "
+                      "\"packets_dropped_by_interface\": %llu, "
+                      "\"meters_packets_processing_balance\": [",
+                      (long long)self->next_id, (unsigned long long)stats->packets_processed,
+                      (unsigned long long)stats->packets_ignored,
+                      (unsigned long long)stats->packets_dropped_kernel,
+                      (unsigned long long)stats->packets_dropped_interface);
+    for (unsigned i = 0; i < meters && length < (int)sizeof(line) - 32; i++)
+        length += snprintf(line + length, sizeof(line) - (size_t)length, "%s%llu",
+                           i > 0 ? ", " : "",
+                           (unsigned long long)nf_engine_meter_processed(self->engine, i));
+    snprintf(line + length, sizeof(line) - (size_t)length, "]}\n");
+    return nf_iterator_print(line);
+}
+
+/*
+ * Live capture, after each engine call: prints a due report and handles
+ * a pending signal. Returns 0, or -1 when an exception must be raised now.
+ */
+static int nf_iterator_live_checks(struct nf_iterator_object *self)
+{
+    if (nf_iterator_report(self) < 0)
+        return -1;
+    if (PyErr_CheckSignals() == 0)
+        return 0;
+    if (nf_iterator_take_interrupt(self) < 0)
+        return -1;
+    nf_engine_stop(self->engine);
+    return 0;
+}
+
+/* Ends the run and raises the pending exception, dropping the flow in hand. */
+static PyObject *nf_iterator_abort(struct nf_iterator_object *self, struct nf_flow *flow)
+{
+    PyObject *error = nf_module_fetch_error();
+
+    if (flow != NULL)
+        Py_XDECREF(nf_iterator_wrap(self, flow));
+    if (nf_iterator_finish(self, 0) < 0)
+        PyErr_WriteUnraisable(self->streamer);
+    return nf_module_restore_error(error);
+}
+
+/* Ends the run normally; raises a stored interrupt last, once every flow was returned. */
+static PyObject *nf_iterator_end(struct nf_iterator_object *self, int warn)
+{
+    PyObject *interrupt = self->interrupt;
+
+    self->interrupt = NULL;
+    if (interrupt == NULL) {
+        nf_iterator_finish(self, warn);
+        return NULL;
+    }
+    if (nf_iterator_finish(self, warn) < 0)
+        PyErr_WriteUnraisable(self->streamer);
+    return nf_module_restore_error(interrupt);
+}
+
 static PyObject *nf_iterator_next(struct nf_iterator_object *self)
 {
     struct nf_flow *flow = NULL;
@@ -242,17 +403,17 @@ static PyObject *nf_iterator_next(struct nf_iterator_object *self)
                         "NFStreamer iterator is already running in another thread");
         return NULL;
     }
-    if (self->max_nflows > 0 && self->next_id >= self->max_nflows) {
-        nf_iterator_finish(self, 0);
-        return NULL;
-    }
-    status = nf_iterator_next_flow(self, &flow);
+    if (self->max_nflows > 0 && self->next_id >= self->max_nflows)
+        return nf_iterator_end(self, 0);
+    do {
+        status = nf_iterator_next_flow(self, &flow);
+        if (self->live && status >= 0 && nf_iterator_live_checks(self) < 0)
+            return nf_iterator_abort(self, flow);
+    } while (status == NF_ENGINE_WAITING);
     if (status == 1)
         return nf_iterator_wrap(self, flow);
-    if (status == 0) {
-        nf_iterator_finish(self, 1);
-        return NULL;
-    }
+    if (status == 0)
+        return nf_iterator_end(self, 1);
     return nf_iterator_fail(self, status);
 }
 
@@ -262,6 +423,7 @@ static int nf_iterator_traverse(struct nf_iterator_object *self, visitproc visit
     Py_VISIT(self->streamer);
     Py_VISIT(self->layout);
     Py_VISIT(self->hook_error);
+    Py_VISIT(self->interrupt);
     return nf_plugin_traverse_entries(self, visit, arg);
 }
 
@@ -269,6 +431,7 @@ static int nf_iterator_traverse(struct nf_iterator_object *self, visitproc visit
 static int nf_iterator_clear(struct nf_iterator_object *self)
 {
     Py_CLEAR(self->hook_error);
+    Py_CLEAR(self->interrupt);
     if (self->engine == NULL)
         nf_plugin_clear_entries(self);
     return 0;
@@ -287,6 +450,7 @@ static void nf_iterator_dealloc(struct nf_iterator_object *self)
         nf_module_restore_error(pending);
     nf_plugin_clear_entries(self);
     Py_CLEAR(self->hook_error);
+    Py_CLEAR(self->interrupt);
     Py_CLEAR(self->streamer);
     Py_CLEAR(self->layout);
     Py_CLEAR(self->path_bytes);

@@ -9,10 +9,11 @@
  * everything. Range errors raise ValueError. Sources that are not
  * captures raise CaptureError. Iteration itself is in iterator.c.
  *
- * Limits: live capture is not implemented, so an interface name raises
- * NotImplementedError; n_meters is validated but one meter runs;
- * promiscuous_mode, snapshot_length, performance_report and
- * socket_buffer_size only matter for live capture.
+ * A source that is not a file but names a network interface (it has an
+ * entry in /sys/class/net) selects live capture; the interface is opened
+ * when iteration starts. promiscuous_mode, snapshot_length,
+ * performance_report and socket_buffer_size only matter for live capture,
+ * and n_meters > 1 only for live capture too (capture files use one meter).
  */
 #include "bindings.h"
 
@@ -98,6 +99,7 @@ struct nf_streamer_object {
     PyObject *values[NF_PARAMETER_COUNT]; /* validated; source is str or tuple of str */
     struct nf_stats stats;                /* of the most recent iteration */
     int has_stats;
+    int live;                             /* the source is a network interface */
 };
 
 static PyGetSetDef nf_streamer_getset[NF_PARAMETER_COUNT + 1];
@@ -167,6 +169,33 @@ static int nf_check_captures(struct nf_module_state *state, PyObject *source, Py
     return status;
 }
 
+/* Checks an interface name and compiles the filter, without opening the interface. */
+static int nf_check_interface(struct nf_module_state *state, PyObject *name, PyObject *filter)
+{
+    const char *filter_text = filter == NULL || filter == Py_None ? NULL : PyUnicode_AsUTF8(filter);
+    const char *text = PyUnicode_AsUTF8(name);
+    char errbuf[NF_ERRBUF_SIZE] = "";
+    int code;
+
+    if (text == NULL || (filter != NULL && filter != Py_None && filter_text == NULL))
+        return -1;
+    code = nf_engine_check_interface(text, filter_text, errbuf);
+    if (code < 0) {
+        nf_module_raise(state, code, errbuf);
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks a normalized source: capture files, or an interface when `live` is set. */
+static int nf_check_source(struct nf_module_state *state, PyObject *source, int live,
+                           PyObject *filter, PyObject *extended)
+{
+    if (live)
+        return nf_check_interface(state, source, filter);
+    return nf_check_captures(state, source, filter, extended);
+}
+
 /* Returns os.fspath(item) as a str (bytes paths decoded), or NULL with an exception. */
 static PyObject *nf_source_path(struct nf_module_state *state, PyObject *item, Py_ssize_t index)
 {
@@ -216,27 +245,30 @@ static PyObject *nf_source_from_list(struct nf_module_state *state, PyObject *va
     return paths;
 }
 
-/* Validates a source: returns a new str or tuple of str that the engine can open. */
-static PyObject *nf_source_normalize(struct nf_module_state *state, PyObject *value)
+/*
+ * Validates a source: returns a new str or tuple of str that the engine
+ * can open, and sets *live when the str names a network interface.
+ */
+static PyObject *nf_source_normalize(struct nf_module_state *state, PyObject *value, int *live)
 {
     PyObject *path;
     int is_file;
 
+    *live = 0;
     if (PyList_Check(value) || PyTuple_Check(value))
         return nf_source_from_list(state, value);
     path = nf_source_path(state, value, -1);
     is_file = path == NULL ? -1 : nf_path_is_file(path);
     if (is_file != 0)
         return is_file < 0 ? (Py_XDECREF(path), NULL) : path;
-    if (nf_name_is_interface(path))
-        PyErr_Format(PyExc_NotImplementedError,
-                     "live capture on interface %R is not supported yet; "
-                     "give a capture file instead",
-                     path);
-    else
-        PyErr_Format(PyExc_ValueError,
-                     "source %R is neither an existing capture file nor a network interface",
-                     path);
+    if (nf_name_is_interface(path)) {
+        *live = 1;
+        return path;
+    }
+    PyErr_Format(PyExc_ValueError,
+                 "source %R is neither an existing capture file nor a network interface "
+                 "(list the interfaces with 'ip link')",
+                 path);
     Py_DECREF(path);
     return NULL;
 }
@@ -334,28 +366,32 @@ static PyObject *nf_validate(struct nf_streamer_object *self, struct nf_module_s
 {
     const struct nf_parameter *parameter = &nf_parameters[index];
     PyObject *source;
+    int live;
 
     switch (parameter->kind) {
     case NF_KIND_SOURCE:
-        source = nf_source_normalize(state, value);
-        if (source != NULL && nf_check_captures(state, source, self->values[NF_BPF_FILTER],
-                                                self->values[NF_EXTENDED_DECODING]) < 0)
+        source = nf_source_normalize(state, value, &live);
+        if (source != NULL && nf_check_source(state, source, live, self->values[NF_BPF_FILTER],
+                                              self->values[NF_EXTENDED_DECODING]) < 0)
             Py_CLEAR(source);
+        /* The caller stores every source returned here. */
+        if (source != NULL)
+            self->live = live;
         return source;
     case NF_KIND_BOOL:
         if (!PyBool_Check(value))
             return nf_parameter_invalid(state->parameter_type_error, parameter, value), NULL;
         if (index == NF_EXTENDED_DECODING && self->values[NF_SOURCE] != NULL &&
-            nf_check_captures(state, self->values[NF_SOURCE], self->values[NF_BPF_FILTER],
-                              value) < 0)
+            nf_check_source(state, self->values[NF_SOURCE], self->live,
+                            self->values[NF_BPF_FILTER], value) < 0)
             return NULL;
         return Py_NewRef(value);
     case NF_KIND_FILTER:
         if (value != Py_None && !PyUnicode_Check(value))
             return nf_parameter_invalid(state->parameter_type_error, parameter, value), NULL;
         if (self->values[NF_SOURCE] != NULL &&
-            nf_check_captures(state, self->values[NF_SOURCE], value,
-                              self->values[NF_EXTENDED_DECODING]) < 0)
+            nf_check_source(state, self->values[NF_SOURCE], self->live, value,
+                            self->values[NF_EXTENDED_DECODING]) < 0)
             return NULL;
         return Py_NewRef(value);
     case NF_KIND_PLUGINS:
@@ -499,6 +535,12 @@ static int nf_streamer_options(struct nf_streamer_object *self, struct nf_run_op
     options->n_dissections = (unsigned)nf_streamer_integer(self, NF_N_DISSECTIONS);
     options->splt_analysis = (unsigned)nf_streamer_integer(self, NF_SPLT_ANALYSIS);
     options->max_nflows = nf_streamer_integer(self, NF_MAX_NFLOWS);
+    options->live = self->live;
+    options->promiscuous_mode = (int)nf_streamer_integer(self, NF_PROMISCUOUS_MODE);
+    options->snapshot_length = (int)nf_streamer_integer(self, NF_SNAPSHOT_LENGTH);
+    options->socket_buffer_size = (int)nf_streamer_integer(self, NF_SOCKET_BUFFER_SIZE);
+    options->n_meters = (unsigned)nf_streamer_integer(self, NF_N_METERS);
+    options->performance_report = nf_streamer_integer(self, NF_PERFORMANCE_REPORT);
     return 0;
 }
 
@@ -564,6 +606,12 @@ static PyObject *nf_streamer_stats(struct nf_streamer_object *self, PyObject *un
     status = status < 0 ? -1 : nf_stats_set(result, "flows_expired", stats->flows_expired);
     status = status < 0 ? -1 : nf_stats_set(result, "flows_active", stats->flows_active);
     status = status < 0 ? -1 : nf_stats_set(result, "files_truncated", stats->files_truncated);
+    status = status < 0 ? -1
+                        : nf_stats_set(result, "packets_dropped_by_kernel",
+                                       stats->packets_dropped_kernel);
+    status = status < 0 ? -1
+                        : nf_stats_set(result, "packets_dropped_by_interface",
+                                       stats->packets_dropped_interface);
     Py_XDECREF(reasons);
     if (status < 0)
         Py_CLEAR(result);
@@ -636,7 +684,10 @@ static PyMethodDef nf_streamer_methods[] = {
     {"_core_columns", (PyCFunction)nf_streamer_core_columns, METH_NOARGS,
      "_core_columns()\n--\n\nReturn the built-in column names of the current configuration."},
     {"stats", (PyCFunction)nf_streamer_stats, METH_NOARGS,
-     "stats()\n--\n\nReturn packet and flow counters of the most recent iteration."},
+     "stats()\n--\n\nReturn packet and flow counters of the most recent iteration.\n\n"
+     "During live capture the counters are refreshed whenever the iterator returns or\n"
+     "wakes up (at least every 0.25 s); packets_dropped_by_kernel and\n"
+     "packets_dropped_by_interface are libpcap's ps_drop and ps_ifdrop."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -648,7 +699,12 @@ static PyType_Slot nf_streamer_slots[] = {
                 "performance_report=0, system_visibility_mode=0, "
                 "system_visibility_poll_ms=100, socket_buffer_size=0, plugins=None, "
                 "nanosecond_times=False, extended_decoding=False)\n--\n\n"
-                "Flow meter over capture files; iterate it to get NFlow objects."},
+                "Flow meter over capture files or a network interface; iterate it to get NFlow\n"
+                "objects.\n\n"
+                "Live capture (source is an interface name) runs until the loop ends, max_nflows\n"
+                "flows were returned, or Ctrl-C. On Ctrl-C the iterator closes the interface,\n"
+                "returns every cached flow (expiration_id 0, as at the end of a file) and then\n"
+                "raises KeyboardInterrupt; a second Ctrl-C raises at once."},
     {Py_tp_init, nf_streamer_init},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_iter, nf_streamer_iter},

@@ -7,6 +7,13 @@
  * link type. A link type the decoder does not handle is an error naming
  * it, never a silent empty result.
  *
+ * Live capture opens one interface with a read timeout of NF_LIVE_WAKE_MS,
+ * so a read on a quiet interface returns NF_CAPTURE_TIMEOUT and the engine
+ * can move its clock and notice a stop request. On Linux the socket joins
+ * a PACKET_FANOUT group (hash mode, IP defragmentation on), so several
+ * meters each receive whole flows; the defragmentation flag is set even
+ * for one meter, as nfstream does.
+ *
  * Limits: a record cut short by the end of a file ends that file; the
  * path and the number of records read are kept so the caller can warn.
  * Other libpcap read errors are reported as NF_EREAD, because retrying
@@ -15,11 +22,18 @@
 /* libpcap headers use the BSD u_int and u_char types. */
 #define _DEFAULT_SOURCE
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <pcap/pcap.h>
+#include <poll.h>
+#ifdef __linux__
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#endif
 
 #include "internal.h"
 
@@ -34,7 +48,11 @@ struct nf_capture {
     uint64_t file_records;     /* records read from the current file */
     char *truncated_path;      /* last file found truncated (borrowed from paths) */
     uint64_t truncated_records;
+    int live;                  /* reading an interface rather than files */
+    int nanosecond;            /* tv_usec of headers holds nanoseconds */
 };
+
+static int nf_capture_next_live(struct nf_capture *capture, struct nf_frame *frame, char *errbuf);
 
 static char *copy_string(const char *text)
 {
@@ -68,7 +86,9 @@ static int set_filter(struct nf_capture *capture, const char *path, char *errbuf
     return 0;
 }
 
-static int check_linktype(pcap_t *handle, const char *path, int decode_flags, char *errbuf)
+/* `kind` names the source in the message: "capture" for files, "network interface". */
+static int check_linktype(pcap_t *handle, const char *kind, const char *path, int decode_flags,
+                          char *errbuf)
 {
     int linktype = pcap_datalink(handle);
     const char *name = pcap_datalink_val_to_name(linktype);
@@ -76,10 +96,10 @@ static int check_linktype(pcap_t *handle, const char *path, int decode_flags, ch
     if (nf_decode_supports_linktype(linktype, decode_flags))
         return 0;
     snprintf(errbuf, NF_ERRBUF_SIZE,
-             "capture '%s' has link type %s (%d), which nfstream does not decode; supported: "
+             "%s '%s' has link type %s (%d), which nfstream does not decode; supported: "
              "EN10MB, LINUX_SLL, RAW, NULL, PPP, C_HDLC, PPP_SERIAL, IEEE802_11_RADIO, "
              "IPV4, IPV6, and with extended_decoding=True also LINUX_SLL2 and LOOP",
-             path, name != NULL ? name : "unknown", linktype);
+             kind, path, name != NULL ? name : "unknown", linktype);
     return NF_ELINKTYPE;
 }
 
@@ -100,10 +120,11 @@ static int open_file(struct nf_capture *capture, size_t index, char *errbuf)
         snprintf(errbuf, NF_ERRBUF_SIZE, "cannot read capture file '%s': %s", path, pcap_errbuf);
         return NF_EOPEN;
     }
-    error = check_linktype(capture->handle, path, capture->decode_flags, errbuf);
+    error = check_linktype(capture->handle, "capture", path, capture->decode_flags, errbuf);
     if (error == 0)
         error = set_filter(capture, path, errbuf);
     capture->linktype = pcap_datalink(capture->handle);
+    capture->nanosecond = 1;
     return error;
 }
 
@@ -143,23 +164,31 @@ static int is_truncation(const char *message)
     return strstr(message, "truncated") != NULL;
 }
 
+static void fill_frame(struct nf_capture *capture, const struct pcap_pkthdr *header,
+                       const u_char *data, struct nf_frame *frame)
+{
+    capture->file_records++;
+    frame->data = data;
+    frame->caplen = header->caplen;
+    frame->wirelen = header->len;
+    /* With nanosecond precision tv_usec holds nanoseconds. */
+    frame->time_ns = (uint64_t)header->ts.tv_sec * UINT64_C(1000000000) +
+                     (uint64_t)header->ts.tv_usec * (capture->nanosecond ? 1 : 1000);
+    frame->linktype = capture->linktype;
+}
+
 int nf_capture_next(struct nf_capture *capture, struct nf_frame *frame, char *errbuf)
 {
     struct pcap_pkthdr *header;
     const u_char *data;
 
+    if (capture->live)
+        return nf_capture_next_live(capture, frame, errbuf);
     while (capture->handle != NULL) {
         int status = pcap_next_ex(capture->handle, &header, &data);
 
         if (status == 1) {
-            capture->file_records++;
-            frame->data = data;
-            frame->caplen = header->caplen;
-            frame->wirelen = header->len;
-            /* With nanosecond precision tv_usec holds nanoseconds. */
-            frame->time_ns = (uint64_t)header->ts.tv_sec * UINT64_C(1000000000) +
-                             (uint64_t)header->ts.tv_usec;
-            frame->linktype = capture->linktype;
+            fill_frame(capture, header, data, frame);
             return 1;
         }
         if (status == PCAP_ERROR) {
@@ -207,4 +236,235 @@ void nf_capture_free(struct nf_capture *capture)
     free(capture->paths);
     free(capture->bpf_filter);
     free(capture);
+}
+
+/* ------------------------------------------------------------------ */
+/* Live capture                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Waits up to NF_LIVE_WAKE_MS for the handle to become readable. Returns
+ * 1 when it is, 0 on timeout or a signal, so the caller can act on both.
+ */
+static int wait_readable(struct nf_capture *capture)
+{
+    struct pollfd descriptor = {.fd = pcap_get_selectable_fd(capture->handle), .events = POLLIN};
+
+    return descriptor.fd >= 0 && poll(&descriptor, 1, NF_LIVE_WAKE_MS) > 0;
+}
+
+/*
+ * The handle is non-blocking and this function waits in poll() itself:
+ * with TPACKET_V3, libpcap's own blocking read never wakes up while the
+ * interface is quiet, because the kernel does not retire empty blocks.
+ */
+static int nf_capture_next_live(struct nf_capture *capture, struct nf_frame *frame, char *errbuf)
+{
+    struct pcap_pkthdr *header;
+    const u_char *data;
+    int status;
+
+    if (capture->handle == NULL)
+        return 0;
+    status = pcap_next_ex(capture->handle, &header, &data);
+    if (status == 0 && wait_readable(capture))
+        status = pcap_next_ex(capture->handle, &header, &data);
+    if (status == 1) {
+        fill_frame(capture, header, data, frame);
+        return 1;
+    }
+    if (status == 0)
+        return NF_CAPTURE_TIMEOUT;
+    snprintf(errbuf, NF_ERRBUF_SIZE, "capture on network interface '%s' failed after %llu packets: %s",
+             capture->paths[0], (unsigned long long)capture->file_records,
+             pcap_geterr(capture->handle));
+    return NF_EREAD;
+}
+
+/* libpcap's own text when it set one, else the text of the status code. */
+static const char *status_text(pcap_t *handle, int status)
+{
+    const char *text = pcap_geterr(handle);
+
+    return text != NULL && text[0] != '\0' ? text : pcap_statustostr(status);
+}
+
+static int activation_error(pcap_t *handle, int status, const char *interface, char *errbuf)
+{
+    switch (status) {
+    case PCAP_ERROR_NO_SUCH_DEVICE:
+        snprintf(errbuf, NF_ERRBUF_SIZE,
+                 "network interface '%s' not found; list the interfaces with 'ip link'", interface);
+        break;
+    case PCAP_ERROR_PERM_DENIED:
+    case PCAP_ERROR_PROMISC_PERM_DENIED:
+        snprintf(errbuf, NF_ERRBUF_SIZE,
+                 "no permission to capture on network interface '%s' (%s); run as root or give "
+                 "the Python interpreter the CAP_NET_RAW and CAP_NET_ADMIN capabilities",
+                 interface, status_text(handle, status));
+        break;
+    case PCAP_ERROR_IFACE_NOT_UP:
+        snprintf(errbuf, NF_ERRBUF_SIZE,
+                 "network interface '%s' is down; bring it up with 'ip link set %s up'", interface,
+                 interface);
+        break;
+    default:
+        snprintf(errbuf, NF_ERRBUF_SIZE, "cannot open network interface '%s' for capture: %s",
+                 interface, status_text(handle, status));
+        break;
+    }
+    return NF_EOPEN;
+}
+
+/* Applies the options that must be set before pcap_activate. */
+static int configure_live(pcap_t *handle, const struct nf_config *config, char *errbuf)
+{
+    int status = pcap_set_snaplen(handle, config->snapshot_length);
+
+    if (status == 0)
+        status = pcap_set_promisc(handle, config->promiscuous_mode != 0);
+    if (status == 0)
+        status = pcap_set_timeout(handle, NF_LIVE_WAKE_MS);
+    if (status == 0 && config->socket_buffer_size > 0)
+        status = pcap_set_buffer_size(handle, config->socket_buffer_size);
+    if (status != 0) {
+        snprintf(errbuf, NF_ERRBUF_SIZE, "cannot configure capture on network interface '%s': %s",
+                 config->interface, pcap_statustostr(status));
+        return NF_EOPEN;
+    }
+    /* Kernels or devices without nanosecond stamps keep microseconds. */
+    (void)pcap_set_tstamp_precision(handle, PCAP_TSTAMP_PRECISION_NANO);
+    return 0;
+}
+
+/* Joins the socket to a PACKET_FANOUT hash group; a negative group skips it. */
+static int join_fanout(struct nf_capture *capture, int group, char *errbuf)
+{
+#ifdef __linux__
+    int argument = (group & 0xffff) | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+
+    if (group < 0)
+        return 0;
+    if (setsockopt(pcap_fileno(capture->handle), SOL_PACKET, PACKET_FANOUT, &argument,
+                   sizeof(argument)) != 0) {
+        snprintf(errbuf, NF_ERRBUF_SIZE,
+                 "cannot join packet fanout group %d on network interface '%s': %s", group,
+                 capture->paths[0], strerror(errno));
+        return NF_EOPEN;
+    }
+#else
+    (void)capture;
+    (void)group;
+    (void)errbuf;
+#endif
+    return 0;
+}
+
+static int activate_live(struct nf_capture *capture, const struct nf_config *config,
+                         int fanout_group, char *errbuf)
+{
+    char pcap_errbuf[PCAP_ERRBUF_SIZE] = "";
+    int status;
+
+    capture->handle = pcap_create(config->interface, pcap_errbuf);
+    if (capture->handle == NULL) {
+        snprintf(errbuf, NF_ERRBUF_SIZE, "cannot open network interface '%s': %s",
+                 config->interface, pcap_errbuf);
+        return NF_EOPEN;
+    }
+    status = configure_live(capture->handle, config, errbuf);
+    if (status != 0)
+        return status;
+    status = pcap_activate(capture->handle);
+    if (status < 0)
+        return activation_error(capture->handle, status, config->interface, errbuf);
+    capture->nanosecond =
+        pcap_get_tstamp_precision(capture->handle) == PCAP_TSTAMP_PRECISION_NANO;
+    capture->linktype = pcap_datalink(capture->handle);
+    status = check_linktype(capture->handle, "network interface", config->interface,
+                            nf_config_decode_flags(config), errbuf);
+    if (status == 0)
+        status = set_filter(capture, config->interface, errbuf);
+    if (status == 0)
+        status = join_fanout(capture, fanout_group, errbuf);
+    if (status == 0 && pcap_setnonblock(capture->handle, 1, pcap_errbuf) != 0) {
+        snprintf(errbuf, NF_ERRBUF_SIZE, "cannot make the capture on '%s' non-blocking: %s",
+                 config->interface, pcap_errbuf);
+        status = NF_EOPEN;
+    }
+    return status;
+}
+
+struct nf_capture *nf_capture_open_live(const struct nf_config *config, int fanout_group,
+                                        char *errbuf, int *error)
+{
+    struct nf_capture *capture = calloc(1, sizeof(*capture));
+
+    *error = NF_ENOMEM;
+    snprintf(errbuf, NF_ERRBUF_SIZE, "out of memory opening the capture");
+    if (capture == NULL || (capture->paths = calloc(1, sizeof(char *))) == NULL)
+        goto fail;
+    capture->live = 1;
+    capture->count = 1;
+    capture->paths[0] = copy_string(config->interface);
+    if (capture->paths[0] == NULL)
+        goto fail;
+    if (config->bpf_filter != NULL && (capture->bpf_filter = copy_string(config->bpf_filter)) == NULL)
+        goto fail;
+    *error = activate_live(capture, config, fanout_group, errbuf);
+    if (*error != 0)
+        goto fail;
+    return capture;
+
+fail:
+    nf_capture_free(capture);
+    return NULL;
+}
+
+void nf_capture_live_stats(struct nf_capture *capture, struct nf_stats *stats)
+{
+    struct pcap_stat counters;
+
+    if (capture == NULL || !capture->live || capture->handle == NULL)
+        return;
+    if (pcap_stats(capture->handle, &counters) != 0)
+        return;
+    stats->packets_dropped_kernel = counters.ps_drop;
+    stats->packets_dropped_interface = counters.ps_ifdrop;
+}
+
+void nf_capture_close(struct nf_capture *capture)
+{
+    if (capture == NULL || capture->handle == NULL)
+        return;
+    pcap_close(capture->handle);
+    capture->handle = NULL;
+}
+
+int nf_capture_check_interface(const char *interface, const char *bpf_filter, char *errbuf)
+{
+    struct bpf_program program;
+    pcap_t *handle;
+    int status = 0;
+
+    if (interface[0] == '\0' || strlen(interface) >= 16 || strchr(interface, '/') != NULL) {
+        snprintf(errbuf, NF_ERRBUF_SIZE, "invalid network interface name '%s'", interface);
+        return NF_EOPEN;
+    }
+    if (bpf_filter == NULL)
+        return 0;
+    handle = pcap_open_dead(DLT_EN10MB, 65535);
+    if (handle == NULL) {
+        snprintf(errbuf, NF_ERRBUF_SIZE, "out of memory checking the BPF filter");
+        return NF_ENOMEM;
+    }
+    if (pcap_compile(handle, &program, bpf_filter, 1, 0xffffff00u) != 0) {
+        snprintf(errbuf, NF_ERRBUF_SIZE, "invalid BPF filter '%s' for network interface '%s': %s",
+                 bpf_filter, interface, pcap_geterr(handle));
+        status = NF_EFILTER;
+    } else {
+        pcap_freecode(&program);
+    }
+    pcap_close(handle);
+    return status;
 }

@@ -1,16 +1,25 @@
 /*
- * engine.c - one run over a list of capture files: capture, decode and
- * meter in a loop that stops as soon as a flow is ready.
+ * engine.c - one run over a list of capture files or a live interface:
+ * capture, decode and meter in a loop that stops as soon as a flow is
+ * ready.
  *
  * The loop reads as its phases: hand out a ready flow if there is one;
  * otherwise read a frame (at the end of the last file, flush the cache);
  * decode it (an ignored frame is counted by reason and skipped, without
  * moving the clock); meter it. After an error the engine stays failed and
  * returns the same error on every later call.
+ *
+ * Live capture with one meter runs the same loop in the caller's thread,
+ * but returns NF_ENGINE_WAITING at least every NF_LIVE_WAKE_MS, so the
+ * caller can check for signals, and moves the meter's clock to wall time
+ * when reads time out. A stop request closes the handle and flushes the
+ * cache. Several live meters run in threads (live.c).
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -23,11 +32,45 @@ struct nf_engine {
     int finished;  /* every file read and the cache flushed */
     int failure;   /* first error, 0 while healthy */
     char errbuf[NF_ERRBUF_SIZE];
+    /* Live capture */
+    int live;
+    int stop_requested;
+    uint64_t last_refresh_ms;      /* monotonic time of the last clock advance */
+    struct nf_hooks hooks;         /* for on_wait_begin and on_wait_end */
+    struct nf_live_group *group;   /* several meters; then capture and meter are NULL */
+    unsigned meter_count;
+    uint64_t *meter_processed;     /* packets per meter, meter_count entries */
 };
 
-static int check_config(const struct nf_config *config, char *errbuf)
+/* Distinguishes the fanout groups of several engines in one process. */
+static atomic_uint nf_engine_instances;
+
+static int check_live_config(const struct nf_config *config, const struct nf_hooks *hooks,
+                             char *errbuf)
 {
-    if (config->path_count == 0 || config->paths == NULL) {
+    if (config->snapshot_length <= 0 || config->socket_buffer_size < 0) {
+        snprintf(errbuf, NF_ERRBUF_SIZE,
+                 "invalid snapshot length %d or socket buffer size %d: expected > 0 and >= 0",
+                 config->snapshot_length, config->socket_buffer_size);
+        return NF_EINVAL;
+    }
+    if (config->n_meters > 1 && hooks != NULL) {
+        snprintf(errbuf, NF_ERRBUF_SIZE,
+                 "plugins need a single meter for live capture: set n_meters to 1 (got %u)",
+                 config->n_meters);
+        return NF_EINVAL;
+    }
+    return 0;
+}
+
+static int check_config(const struct nf_config *config, const struct nf_hooks *hooks,
+                        char *errbuf)
+{
+    if (config->interface != NULL) {
+        int error = check_live_config(config, hooks, errbuf);
+        if (error != 0)
+            return error;
+    } else if (config->path_count == 0 || config->paths == NULL) {
         snprintf(errbuf, NF_ERRBUF_SIZE, "no capture file given");
         return NF_EINVAL;
     }
@@ -45,12 +88,52 @@ static int check_config(const struct nf_config *config, char *errbuf)
     return 0;
 }
 
+static int fanout_group_id(void)
+{
+    /* nfstream's rule: process id plus instance number, in 16 bits. */
+    return (int)(((unsigned)getpid() + atomic_fetch_add(&nf_engine_instances, 1)) & 0xffffu);
+}
+
+/* Finishes nf_engine_create for a live interface; frees the engine on failure. */
+static struct nf_engine *create_live(struct nf_engine *engine, const struct nf_config *config,
+                                     const struct nf_hooks *hooks, char *errbuf, int *error)
+{
+    engine->live = 1;
+    engine->last_refresh_ms = nf_clock_monotonic_ms();
+    if (config->n_meters > 1) {
+        engine->meter_count = config->n_meters;
+        engine->group = nf_live_group_create(config, fanout_group_id(), errbuf, error);
+        if (engine->group != NULL)
+            return engine;
+        goto fail;
+    }
+    engine->capture = nf_capture_open_live(config, fanout_group_id(), errbuf, error);
+    if (engine->capture == NULL)
+        goto fail;
+    if (config->n_dissections > 0) {
+        engine->dissector = nf_dissector_create(errbuf);
+        *error = NF_EDISSECTOR;
+        if (engine->dissector == NULL)
+            goto fail;
+    }
+    engine->meter = nf_meter_create(config, engine->dissector, hooks, &engine->stats);
+    *error = NF_ENOMEM;
+    if (engine->meter == NULL)
+        goto fail;
+    *error = 0;
+    return engine;
+
+fail:
+    nf_engine_free(engine);
+    return NULL;
+}
+
 struct nf_engine *nf_engine_create(const struct nf_config *config, const struct nf_hooks *hooks,
                                    char *errbuf, int *error)
 {
     struct nf_engine *engine = NULL;
 
-    *error = check_config(config, errbuf);
+    *error = check_config(config, hooks, errbuf);
     if (*error != 0)
         return NULL;
     engine = calloc(1, sizeof(*engine));
@@ -58,10 +141,19 @@ struct nf_engine *nf_engine_create(const struct nf_config *config, const struct 
     snprintf(errbuf, NF_ERRBUF_SIZE, "out of memory creating the engine");
     if (engine == NULL)
         goto fail;
+    engine->meter_processed = calloc(config->n_meters > 1 ? config->n_meters : 1, sizeof(uint64_t));
+    if (engine->meter_processed == NULL)
+        goto fail;
     engine->config = *config;
     /* The paths and filter are copied by the capture; drop the borrowed pointers. */
     engine->config.paths = NULL;
     engine->config.bpf_filter = NULL;
+    engine->config.interface = NULL;
+    engine->meter_count = 1;
+    if (hooks != NULL)
+        engine->hooks = *hooks;
+    if (config->interface != NULL)
+        return create_live(engine, config, hooks, errbuf, error);
     engine->capture = nf_capture_open(config->paths, config->path_count, config->bpf_filter,
                                       nf_config_decode_flags(config), errbuf, error);
     if (engine->capture == NULL)
@@ -103,39 +195,130 @@ static int fail(struct nf_engine *engine, int error, const char *message)
     return error;
 }
 
+/* Records a meter failure (NF_ENOMEM or NF_EHOOK); returns 0 for success. */
+static int check_meter(struct nf_engine *engine, int status)
+{
+    if (status == NF_ENOMEM)
+        return fail(engine, status, "out of memory creating a flow");
+    return status != 0 ? fail(engine, status, "a hook failed") : 0;
+}
+
+static int meter_frame(struct nf_engine *engine, const struct nf_frame *frame)
+{
+    int flags = nf_config_decode_flags(&engine->config);
+
+    return check_meter(engine, nf_meter_frame(engine->meter, frame, flags));
+}
+
 /* Reads, decodes and meters one frame. Returns 0, or a negative code. */
 static int step(struct nf_engine *engine)
 {
     struct nf_frame frame;
-    struct nf_packet packet;
-    enum nf_drop_reason reason;
     int status = nf_capture_next(engine->capture, &frame, engine->errbuf);
 
     if (status < 0)
         return fail(engine, status, NULL);
     if (status == 0) {
         engine->finished = 1;
-        status = nf_meter_flush(engine->meter);
-        return status != 0 ? fail(engine, status, "a hook failed") : 0;
+        return check_meter(engine, nf_meter_flush(engine->meter));
     }
-    engine->stats.packets_read++;
-    reason = nf_decode_packet(frame.linktype, nf_config_decode_flags(&engine->config), frame.data,
-                              frame.caplen, frame.wirelen, &packet);
-    if (reason != NF_DROP_NONE) {
-        engine->stats.packets_ignored++;
-        engine->stats.dropped[reason]++;
-        return 0;
+    return meter_frame(engine, &frame);
+}
+
+/* Moves the clock to wall time and reads libpcap's drop counters. */
+static int refresh_live(struct nf_engine *engine)
+{
+    engine->last_refresh_ms = nf_clock_monotonic_ms();
+    nf_capture_live_stats(engine->capture, &engine->stats);
+    return check_meter(engine, nf_meter_advance(engine->meter, nf_live_clock_target_ns()));
+}
+
+/* Closes the handle and expires every cached flow, as at the end of a file. */
+static int stop_live(struct nf_engine *engine)
+{
+    nf_capture_live_stats(engine->capture, &engine->stats);
+    nf_capture_close(engine->capture);
+    engine->finished = 1;
+    return check_meter(engine, nf_meter_flush(engine->meter));
+}
+
+/* Reads one frame through the wait hooks. Returns 1, NF_CAPTURE_TIMEOUT or a negative code. */
+static int read_live(struct nf_engine *engine, struct nf_frame *frame)
+{
+    int status, request = 0;
+
+    if (engine->hooks.on_wait_begin != NULL)
+        engine->hooks.on_wait_begin(engine->hooks.context);
+    status = nf_capture_next(engine->capture, frame, engine->errbuf);
+    if (engine->hooks.on_wait_end != NULL)
+        request = engine->hooks.on_wait_end(engine->hooks.context);
+    if (request < 0)
+        return fail(engine, NF_EHOOK, "a hook failed");
+    if (request > 0)
+        engine->stop_requested = 1;
+    /* A live read never reports the end of the source while the handle is open. */
+    return status < 0 ? fail(engine, status, NULL) : status;
+}
+
+/* One live step. Returns 0, NF_ENGINE_WAITING after a read timeout, or a negative code. */
+static int step_live(struct nf_engine *engine)
+{
+    struct nf_frame frame;
+    int status = read_live(engine, &frame);
+
+    if (status < 0)
+        return status;
+    if (status == 1 && meter_frame(engine, &frame) != 0)
+        return engine->failure;
+    if (status == NF_CAPTURE_TIMEOUT ||
+        nf_clock_monotonic_ms() - engine->last_refresh_ms >= NF_LIVE_REFRESH_MS) {
+        if (refresh_live(engine) != 0)
+            return engine->failure;
     }
-    packet.time_ns = frame.time_ns;
-    status = nf_meter_process(engine->meter, &packet);
-    if (status == NF_ENOMEM)
-        return fail(engine, status, "out of memory creating a flow");
-    return status != 0 ? fail(engine, status, "a hook failed") : 0;
+    return status == NF_CAPTURE_TIMEOUT ? NF_ENGINE_WAITING : 0;
+}
+
+static int next_live(struct nf_engine *engine, struct nf_flow **flow)
+{
+    uint64_t start_ms = nf_clock_monotonic_ms();
+
+    while (engine->failure == 0) {
+        *flow = nf_meter_pop_ready(engine->meter);
+        if (*flow != NULL)
+            return 1;
+        if (engine->finished)
+            return 0;
+        if (engine->stop_requested) {
+            stop_live(engine);
+            continue;
+        }
+        if (step_live(engine) == NF_ENGINE_WAITING ||
+            nf_clock_monotonic_ms() - start_ms >= NF_LIVE_WAKE_MS)
+            break;
+    }
+    return engine->failure != 0 ? engine->failure : NF_ENGINE_WAITING;
+}
+
+static int next_from_group(struct nf_engine *engine, struct nf_flow **flow)
+{
+    int status;
+
+    if (engine->failure != 0)
+        return engine->failure;
+    status = nf_live_group_next(engine->group, flow, engine->errbuf);
+    nf_live_group_stats(engine->group, &engine->stats, engine->meter_processed);
+    if (status < 0)
+        engine->failure = status;
+    return status;
 }
 
 int nf_engine_next_flow(struct nf_engine *engine, struct nf_flow **flow)
 {
     *flow = NULL;
+    if (engine->group != NULL)
+        return next_from_group(engine, flow);
+    if (engine->live)
+        return next_live(engine, flow);
     while (engine->failure == 0) {
         *flow = nf_meter_pop_ready(engine->meter);
         if (*flow != NULL)
@@ -145,6 +328,33 @@ int nf_engine_next_flow(struct nf_engine *engine, struct nf_flow **flow)
         step(engine);
     }
     return engine->failure;
+}
+
+void nf_engine_stop(struct nf_engine *engine)
+{
+    if (engine->group != NULL)
+        nf_live_group_stop(engine->group);
+    else if (engine->live)
+        engine->stop_requested = 1;
+}
+
+unsigned nf_engine_meter_count(const struct nf_engine *engine)
+{
+    return engine->meter_count;
+}
+
+uint64_t nf_engine_meter_processed(const struct nf_engine *engine, unsigned index)
+{
+    if (index >= engine->meter_count)
+        return 0;
+    if (engine->group == NULL)
+        return engine->stats.packets_processed;
+    return engine->meter_processed[index];
+}
+
+int nf_engine_check_interface(const char *interface, const char *bpf_filter, char *errbuf)
+{
+    return nf_capture_check_interface(interface, bpf_filter, errbuf);
 }
 
 const char *nf_engine_error(const struct nf_engine *engine)
@@ -166,8 +376,10 @@ void nf_engine_free(struct nf_engine *engine)
 {
     if (engine == NULL)
         return;
+    nf_live_group_free(engine->group);
     nf_meter_free(engine->meter);
     nf_dissector_free(engine->dissector);
     nf_capture_free(engine->capture);
+    free(engine->meter_processed);
     free(engine);
 }

@@ -46,6 +46,27 @@ const char *nf_capture_truncation(const struct nf_capture *capture, uint64_t *pa
 /* Closes the handle and frees the capture. Accepts NULL. */
 void nf_capture_free(struct nf_capture *capture);
 
+/* Returned by nf_capture_next for a live capture whose read timed out without a packet. */
+#define NF_CAPTURE_TIMEOUT 2
+
+/*
+ * Opens config->interface for live capture with the config's snapshot
+ * length, promiscuous mode, buffer size and filter, and joins PACKET_FANOUT
+ * group `fanout_group` (Linux; a negative group joins none). Returns NULL
+ * with a message naming the interface in errbuf and the code in *error.
+ */
+struct nf_capture *nf_capture_open_live(const struct nf_config *config, int fanout_group,
+                                        char *errbuf, int *error);
+
+/* Copies libpcap's kernel and interface drop counters into stats. Live only; never fails. */
+void nf_capture_live_stats(struct nf_capture *capture, struct nf_stats *stats);
+
+/* Closes the handle early; later reads return 0. Accepts NULL. */
+void nf_capture_close(struct nf_capture *capture);
+
+/* Checks an interface name and compiles the filter for Ethernet. Returns 0 or a negative code. */
+int nf_capture_check_interface(const char *interface, const char *bpf_filter, char *errbuf);
+
 /* ------------------------------------------------------------------ */
 /* Per-flow state (flow.c)                                             */
 /* ------------------------------------------------------------------ */
@@ -127,10 +148,71 @@ int nf_meter_process(struct nf_meter *meter, struct nf_packet *packet);
 /* Expires every cached flow in cache order (end of capture). Returns 0 or NF_EHOOK. */
 int nf_meter_flush(struct nf_meter *meter);
 
+/*
+ * Decodes one frame with `decode_flags` (NF_DECODE_FLAG_* bits) and
+ * meters it when the decoder accepts it; counts it as read and, when
+ * ignored, by reason. Returns 0, NF_ENOMEM or NF_EHOOK.
+ */
+int nf_meter_frame(struct nf_meter *meter, const struct nf_frame *frame, int decode_flags);
+
+/*
+ * Moves the meter's clock to `now_ns` when that is later (live capture
+ * on a quiet interface) and runs the idle scan when one is due. Packet
+ * times stay the clock otherwise. Returns 0 or NF_EHOOK.
+ */
+int nf_meter_advance(struct nf_meter *meter, uint64_t now_ns);
+
 /* Removes and returns the oldest ready flow (the caller owns it), or NULL. */
 struct nf_flow *nf_meter_pop_ready(struct nf_meter *meter);
 
 /* Frees the meter and every flow it still holds. Accepts NULL. */
 void nf_meter_free(struct nf_meter *meter);
+
+/* ------------------------------------------------------------------ */
+/* Live capture with several meters (live.c)                           */
+/* ------------------------------------------------------------------ */
+
+/* CLOCK_REALTIME in nanoseconds, the clock of live packet timestamps. */
+uint64_t nf_clock_realtime_ns(void);
+
+/* CLOCK_MONOTONIC in milliseconds, for intervals. */
+uint64_t nf_clock_monotonic_ms(void);
+
+/*
+ * Wall-clock time the meters' clocks move to on a quiet interface: a
+ * margin behind now, so that packets still waiting in the kernel's ring
+ * (up to NF_LIVE_WAKE_MS) keep their own, later, timestamps.
+ */
+uint64_t nf_live_clock_target_ns(void);
+
+/* Interval between wall-clock advances and drop counter refreshes of a busy capture. */
+#define NF_LIVE_REFRESH_MS 100
+
+struct nf_live_group;
+
+/*
+ * Opens config->n_meters handles on config->interface in one fanout
+ * group and starts one thread per meter. Hooks are not supported here.
+ * Returns NULL with a message in errbuf and the code in *error.
+ */
+struct nf_live_group *nf_live_group_create(const struct nf_config *config, int fanout_group,
+                                           char *errbuf, int *error);
+
+/*
+ * Waits up to NF_LIVE_WAKE_MS for a flow from any meter. Returns 1 with
+ * a flow (the caller owns it), 0 once every meter stopped and every flow
+ * was handed out, NF_ENGINE_WAITING, or a negative code with the message
+ * copied to errbuf.
+ */
+int nf_live_group_next(struct nf_live_group *group, struct nf_flow **flow, char *errbuf);
+
+/* Asks every meter to close its handle, flush its cache and stop. */
+void nf_live_group_stop(struct nf_live_group *group);
+
+/* Sums the meters' counters into total and copies packets processed per meter. */
+void nf_live_group_stats(struct nf_live_group *group, struct nf_stats *total, uint64_t *processed);
+
+/* Stops and joins the threads, closes the handles, frees every flow. Accepts NULL. */
+void nf_live_group_free(struct nf_live_group *group);
 
 #endif /* NF_INTERNAL_H */

@@ -17,6 +17,10 @@
  * run) and appended to the ready queue, from which the engine hands them
  * out in order. A scan first unlinks its flows, then finishes them, so no
  * hook runs while the table is being walked.
+ *
+ * Live capture adds one input: nf_meter_advance moves the clock to wall
+ * time when no packet arrives, so a quiet interface still expires idle
+ * flows. Packet times remain the clock while packets arrive.
  */
 #include <stdlib.h>
 
@@ -232,6 +236,34 @@ int nf_meter_process(struct nf_meter *meter, struct nf_packet *packet)
     if (status != 0)
         return status;
     return scan_due ? scan_idle(meter) : 0;
+}
+
+int nf_meter_frame(struct nf_meter *meter, const struct nf_frame *frame, int decode_flags)
+{
+    struct nf_packet packet;
+    enum nf_drop_reason reason;
+
+    meter->stats->packets_read++;
+    reason = nf_decode_packet(frame->linktype, decode_flags, frame->data, frame->caplen,
+                              frame->wirelen, &packet);
+    if (reason != NF_DROP_NONE) {
+        meter->stats->packets_ignored++;
+        meter->stats->dropped[reason]++;
+        return 0;
+    }
+    packet.time_ns = frame->time_ns;
+    return nf_meter_process(meter, &packet);
+}
+
+int nf_meter_advance(struct nf_meter *meter, uint64_t now_ns)
+{
+    if (now_ns <= meter->tick_ns)
+        return 0;
+    meter->tick_ns = now_ns;
+    if (nf_ms(now_ns) - meter->scan_tick_ms < NF_SCAN_INTERVAL_MS)
+        return 0;
+    meter->scan_tick_ms = nf_ms(now_ns);
+    return scan_idle(meter);
 }
 
 int nf_meter_flush(struct nf_meter *meter)

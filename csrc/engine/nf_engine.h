@@ -340,6 +340,15 @@ struct nf_hooks {
     int (*on_update)(void *context, struct nf_flow *flow, const struct nf_packet *packet);
     int (*on_expire)(void *context, struct nf_flow *flow);
     void (*on_release)(void *context, struct nf_flow *flow);
+    /*
+     * Live capture only: on_wait_begin runs before the engine blocks in
+     * libpcap and on_wait_end right after (the bindings release the GIL
+     * between them). on_wait_end returns 0 to go on, 1 to stop capture
+     * and emit every cached flow as at the end of a file, or -1 to fail
+     * with NF_EHOOK.
+     */
+    void (*on_wait_begin)(void *context);
+    int (*on_wait_end)(void *context);
 };
 
 /* ------------------------------------------------------------------ */
@@ -358,6 +367,12 @@ struct nf_config {
     unsigned n_dissections;    /* 0..255 */
     unsigned splt_analysis;    /* 0..65535 */
     int sync_app_info;         /* refresh flow->app after every dissected packet (plugins) */
+    /* Live capture: with `interface` set, paths are ignored. */
+    const char *interface;     /* network interface name (borrowed), NULL to read files */
+    int promiscuous_mode;
+    int snapshot_length;       /* bytes captured per packet, > 0 */
+    int socket_buffer_size;    /* bytes, 0 keeps the libpcap default */
+    unsigned n_meters;         /* meters fed by one kernel fanout group; 0 means 1 */
 };
 
 /* Returns the NF_DECODE_FLAG_* bits that `config` asks for. */
@@ -376,7 +391,15 @@ struct nf_stats {
     uint64_t flows_expired;
     uint64_t flows_active;
     uint64_t files_truncated;    /* files whose last record was cut short */
+    uint64_t packets_dropped_kernel;    /* live: pcap_stats ps_drop (buffer full) */
+    uint64_t packets_dropped_interface; /* live: pcap_stats ps_ifdrop */
 };
+
+/* Returned by nf_engine_next_flow during live capture when no flow became ready in time. */
+#define NF_ENGINE_WAITING 2
+
+/* Longest time nf_engine_next_flow blocks during live capture before it returns NF_ENGINE_WAITING. */
+#define NF_LIVE_WAKE_MS 250
 
 struct nf_engine;
 
@@ -398,17 +421,38 @@ int nf_engine_check_file(const char *path, const char *bpf_filter, int decode_fl
                          char *errbuf);
 
 /*
+ * Checks an interface name and that the filter compiles (for Ethernet),
+ * without opening the interface. Returns 0 or a negative code with a
+ * message in errbuf.
+ */
+int nf_engine_check_interface(const char *interface, const char *bpf_filter, char *errbuf);
+
+/*
  * Reads and meters packets until a flow is ready, then moves it to *flow
  * (the caller owns it and sets its id). Returns 1 with a flow, 0 when
- * every source is read and every flow emitted, or a negative code (the
- * message is in nf_engine_error). May call the hooks.
+ * every source is read and every flow emitted, NF_ENGINE_WAITING (live
+ * capture only) after about NF_LIVE_WAKE_MS without a flow, or a negative
+ * code (the message is in nf_engine_error). May call the hooks.
  */
 int nf_engine_next_flow(struct nf_engine *engine, struct nf_flow **flow);
+
+/*
+ * Stops live capture: the next nf_engine_next_flow call closes the
+ * capture handles, expires every cached flow (expiration_id 0, as at the
+ * end of a file) and then hands those flows out. Does nothing for files.
+ */
+void nf_engine_stop(struct nf_engine *engine);
+
+/* Number of meters (1 unless live capture runs several). */
+unsigned nf_engine_meter_count(const struct nf_engine *engine);
+
+/* Packets metered by meter `index` so far, or 0 for an index out of range. */
+uint64_t nf_engine_meter_processed(const struct nf_engine *engine, unsigned index);
 
 /* Returns the message of the last error. */
 const char *nf_engine_error(const struct nf_engine *engine);
 
-/* Returns the running counters. */
+/* Returns the running counters (summed over meters, refreshed on every nf_engine_next_flow). */
 const struct nf_stats *nf_engine_stats(const struct nf_engine *engine);
 
 /*

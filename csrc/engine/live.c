@@ -1,0 +1,357 @@
+/*
+ * live.c - live capture with several meters, one thread each, and the
+ * clocks that live capture needs.
+ *
+ * Every meter opens its own handle on the interface and joins one
+ * PACKET_FANOUT hash group, so the kernel hands each flow (both
+ * directions, after IP defragmentation) to one meter, and every flow is
+ * whole in one meter. A meter's thread reads, decodes and meters packets
+ * and moves its expired flows to one ready queue shared under a mutex;
+ * the consumer takes flows in the order they arrive there, which is
+ * where ids come from. Threads never run hooks, so plugins are rejected
+ * before a group is made.
+ *
+ * Stop: a request makes each thread close its handle, expire its cached
+ * flows and end; the consumer keeps taking flows until every thread ended.
+ */
+#define _DEFAULT_SOURCE
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* How far behind wall time a quiet meter's clock moves; see nf_live_clock_target_ns. */
+#define NF_LIVE_CLOCK_MARGIN_NS (UINT64_C(500) * NF_NS_PER_MS)
+
+struct nf_live_group;
+
+struct nf_live_worker {
+    struct nf_live_group *group;
+    pthread_t thread;
+    int started;
+    struct nf_capture *capture;
+    struct nf_dissector *dissector;
+    struct nf_meter *meter;
+    struct nf_stats stats;     /* written by the thread only */
+    struct nf_stats published; /* copy of stats, under the group's lock */
+    uint64_t last_refresh_ms;
+    char errbuf[NF_ERRBUF_SIZE];
+};
+
+struct nf_live_group {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;     /* a flow was queued or a thread ended */
+    struct nf_flow *ready_head; /* under lock */
+    struct nf_flow *ready_tail;
+    unsigned running;           /* threads not yet ended, under lock */
+    int failure;                /* first thread error, under lock */
+    char errbuf[NF_ERRBUF_SIZE];
+    atomic_int stop;
+    int decode_flags;
+    unsigned count;
+    struct nf_live_worker *workers;
+};
+
+uint64_t nf_clock_realtime_ns(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (uint64_t)now.tv_sec * UINT64_C(1000000000) + (uint64_t)now.tv_nsec;
+}
+
+uint64_t nf_clock_monotonic_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / NF_NS_PER_MS;
+}
+
+uint64_t nf_live_clock_target_ns(void)
+{
+    return nf_clock_realtime_ns() - NF_LIVE_CLOCK_MARGIN_NS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Meter threads                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Moves the worker's ready flows to the shared queue and publishes its counters. */
+static void publish(struct nf_live_worker *worker)
+{
+    struct nf_live_group *group = worker->group;
+    struct nf_flow *flow;
+    int queued = 0;
+
+    pthread_mutex_lock(&group->lock);
+    while ((flow = nf_meter_pop_ready(worker->meter)) != NULL) {
+        flow->list_prev = group->ready_tail;
+        if (group->ready_tail != NULL)
+            group->ready_tail->list_next = flow;
+        else
+            group->ready_head = flow;
+        group->ready_tail = flow;
+        queued = 1;
+    }
+    worker->published = worker->stats;
+    if (queued)
+        pthread_cond_signal(&group->changed);
+    pthread_mutex_unlock(&group->lock);
+}
+
+static void record_failure(struct nf_live_worker *worker, int error, const char *message)
+{
+    struct nf_live_group *group = worker->group;
+
+    pthread_mutex_lock(&group->lock);
+    if (group->failure == 0) {
+        group->failure = error;
+        snprintf(group->errbuf, sizeof(group->errbuf), "%s", message);
+    }
+    pthread_mutex_unlock(&group->lock);
+    atomic_store(&group->stop, 1);
+}
+
+/* Moves the clock to wall time and reads the drop counters. Returns 0 or NF_ENOMEM. */
+static int refresh(struct nf_live_worker *worker)
+{
+    worker->last_refresh_ms = nf_clock_monotonic_ms();
+    nf_capture_live_stats(worker->capture, &worker->stats);
+    return nf_meter_advance(worker->meter, nf_live_clock_target_ns());
+}
+
+/* Reads and meters until a stop request or an error. Returns 0 or a negative code. */
+static int capture_until_stop(struct nf_live_worker *worker)
+{
+    struct nf_frame frame;
+    int status = 0;
+
+    while (status >= 0 && !atomic_load(&worker->group->stop)) {
+        status = nf_capture_next(worker->capture, &frame, worker->errbuf);
+        if (status == 1)
+            status = nf_meter_frame(worker->meter, &frame, worker->group->decode_flags);
+        if (status >= 0 && (status == NF_CAPTURE_TIMEOUT || nf_clock_monotonic_ms() -
+                                                                worker->last_refresh_ms >=
+                                                            NF_LIVE_REFRESH_MS)) {
+            status = refresh(worker);
+            publish(worker);
+        }
+        if (status == NF_ENOMEM)
+            snprintf(worker->errbuf, sizeof(worker->errbuf), "out of memory creating a flow");
+    }
+    return status < 0 ? status : 0;
+}
+
+static void *run_worker(void *argument)
+{
+    struct nf_live_worker *worker = argument;
+    struct nf_live_group *group = worker->group;
+    int status = capture_until_stop(worker);
+
+    nf_capture_live_stats(worker->capture, &worker->stats);
+    nf_capture_close(worker->capture);
+    if (status != 0)
+        record_failure(worker, status, worker->errbuf);
+    else
+        nf_meter_flush(worker->meter); /* cannot fail: meters in a group have no hooks */
+    publish(worker);
+    pthread_mutex_lock(&group->lock);
+    group->running--;
+    pthread_cond_broadcast(&group->changed);
+    pthread_mutex_unlock(&group->lock);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Group                                                               */
+/* ------------------------------------------------------------------ */
+
+static int open_worker(struct nf_live_worker *worker, const struct nf_config *config,
+                       int fanout_group, char *errbuf)
+{
+    int error;
+
+    worker->capture = nf_capture_open_live(config, fanout_group, errbuf, &error);
+    if (worker->capture == NULL)
+        return error;
+    if (config->n_dissections > 0) {
+        worker->dissector = nf_dissector_create(errbuf);
+        if (worker->dissector == NULL)
+            return NF_EDISSECTOR;
+    }
+    worker->meter = nf_meter_create(config, worker->dissector, NULL, &worker->stats);
+    if (worker->meter == NULL) {
+        snprintf(errbuf, NF_ERRBUF_SIZE, "out of memory creating a meter");
+        return NF_ENOMEM;
+    }
+    worker->last_refresh_ms = nf_clock_monotonic_ms();
+    return 0;
+}
+
+/* Opens every handle first, so a failure leaves no thread running. */
+static int start_workers(struct nf_live_group *group, const struct nf_config *config,
+                         int fanout_group, char *errbuf)
+{
+    for (unsigned i = 0; i < group->count; i++) {
+        group->workers[i].group = group;
+        int error = open_worker(&group->workers[i], config, fanout_group, errbuf);
+        if (error != 0)
+            return error;
+    }
+    for (unsigned i = 0; i < group->count; i++) {
+        struct nf_live_worker *worker = &group->workers[i];
+
+        pthread_mutex_lock(&group->lock);
+        group->running++;
+        pthread_mutex_unlock(&group->lock);
+        if (pthread_create(&worker->thread, NULL, run_worker, worker) != 0) {
+            pthread_mutex_lock(&group->lock);
+            group->running--;
+            pthread_mutex_unlock(&group->lock);
+            snprintf(errbuf, NF_ERRBUF_SIZE, "cannot start meter thread %u", i);
+            return NF_ENOMEM;
+        }
+        worker->started = 1;
+    }
+    return 0;
+}
+
+struct nf_live_group *nf_live_group_create(const struct nf_config *config, int fanout_group,
+                                           char *errbuf, int *error)
+{
+    struct nf_live_group *group = calloc(1, sizeof(*group));
+
+    *error = NF_ENOMEM;
+    snprintf(errbuf, NF_ERRBUF_SIZE, "out of memory starting %u meters", config->n_meters);
+    if (group == NULL)
+        return NULL;
+    pthread_mutex_init(&group->lock, NULL);
+    pthread_cond_init(&group->changed, NULL);
+    atomic_init(&group->stop, 0);
+    group->decode_flags = nf_config_decode_flags(config);
+    group->count = config->n_meters;
+    group->workers = calloc(group->count, sizeof(*group->workers));
+    if (group->workers == NULL) {
+        nf_live_group_free(group);
+        return NULL;
+    }
+    *error = start_workers(group, config, fanout_group, errbuf);
+    if (*error != 0) {
+        nf_live_group_free(group);
+        return NULL;
+    }
+    return group;
+}
+
+static struct nf_flow *pop_ready(struct nf_live_group *group)
+{
+    struct nf_flow *flow = group->ready_head;
+
+    if (flow == NULL)
+        return NULL;
+    group->ready_head = flow->list_next;
+    if (group->ready_head != NULL)
+        group->ready_head->list_prev = NULL;
+    else
+        group->ready_tail = NULL;
+    flow->list_next = NULL;
+    return flow;
+}
+
+static struct timespec deadline_after_ms(unsigned milliseconds)
+{
+    struct timespec deadline;
+
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += milliseconds / 1000;
+    deadline.tv_nsec += (long)(milliseconds % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    return deadline;
+}
+
+int nf_live_group_next(struct nf_live_group *group, struct nf_flow **flow, char *errbuf)
+{
+    struct timespec deadline = deadline_after_ms(NF_LIVE_WAKE_MS);
+    int status = NF_ENGINE_WAITING;
+
+    pthread_mutex_lock(&group->lock);
+    while (group->failure == 0 && group->ready_head == NULL && group->running > 0) {
+        if (pthread_cond_timedwait(&group->changed, &group->lock, &deadline) == ETIMEDOUT)
+            break;
+    }
+    if (group->failure != 0) {
+        status = group->failure;
+        snprintf(errbuf, NF_ERRBUF_SIZE, "%s", group->errbuf);
+    } else if ((*flow = pop_ready(group)) != NULL) {
+        status = 1;
+    } else if (group->running == 0) {
+        status = 0;
+    }
+    pthread_mutex_unlock(&group->lock);
+    return status;
+}
+
+void nf_live_group_stop(struct nf_live_group *group)
+{
+    atomic_store(&group->stop, 1);
+}
+
+static void add_stats(struct nf_stats *total, const struct nf_stats *part)
+{
+    total->packets_read += part->packets_read;
+    total->packets_processed += part->packets_processed;
+    total->packets_ignored += part->packets_ignored;
+    for (int reason = 0; reason < NF_DROP_REASON_COUNT; reason++)
+        total->dropped[reason] += part->dropped[reason];
+    total->flows_created += part->flows_created;
+    total->flows_expired += part->flows_expired;
+    total->flows_active += part->flows_active;
+    total->packets_dropped_kernel += part->packets_dropped_kernel;
+    total->packets_dropped_interface += part->packets_dropped_interface;
+}
+
+void nf_live_group_stats(struct nf_live_group *group, struct nf_stats *total, uint64_t *processed)
+{
+    memset(total, 0, sizeof(*total));
+    pthread_mutex_lock(&group->lock);
+    for (unsigned i = 0; i < group->count; i++) {
+        add_stats(total, &group->workers[i].published);
+        processed[i] = group->workers[i].published.packets_processed;
+    }
+    pthread_mutex_unlock(&group->lock);
+}
+
+void nf_live_group_free(struct nf_live_group *group)
+{
+    struct nf_flow *flow;
+
+    if (group == NULL)
+        return;
+    atomic_store(&group->stop, 1);
+    for (unsigned i = 0; group->workers != NULL && i < group->count; i++) {
+        struct nf_live_worker *worker = &group->workers[i];
+
+        if (worker->started)
+            pthread_join(worker->thread, NULL);
+        nf_meter_free(worker->meter);
+        nf_dissector_free(worker->dissector);
+        nf_capture_free(worker->capture);
+    }
+    /* Meters in a group have no hooks, so no flow carries user_data. */
+    while ((flow = pop_ready(group)) != NULL)
+        nf_flow_free(flow);
+    free(group->workers);
+    pthread_cond_destroy(&group->changed);
+    pthread_mutex_destroy(&group->lock);
+    free(group);
+}
