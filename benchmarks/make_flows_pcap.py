@@ -79,10 +79,9 @@ def build_records(start, count, flows, reply):
     records[:, 0:16] = record_header.view(np.uint8).reshape(count, 16)
 
     ethernet = 16
-    records[:, ethernet : ethernet + 6] = np.frombuffer(CLIENT_MAC if reply else SERVER_MAC, np.uint8)
-    records[:, ethernet + 6 : ethernet + 12] = np.frombuffer(
-        SERVER_MAC if reply else CLIENT_MAC, np.uint8
-    )
+    destination_mac, source_mac = (CLIENT_MAC, SERVER_MAC) if reply else (SERVER_MAC, CLIENT_MAC)
+    records[:, ethernet : ethernet + 6] = np.frombuffer(destination_mac, np.uint8)
+    records[:, ethernet + 6 : ethernet + 12] = np.frombuffer(source_mac, np.uint8)
     put_u16(records, ethernet + 12, 0x0800)
 
     ip = ethernet + 14

@@ -125,8 +125,10 @@ def render_memory(rows):
     ]
     for row in rows:
         if "error" in row:
-            lines.append(f"| {row['label']} | {row['idle_timeout']} | unavailable: "
-                         f"{row['error']} | | | | | | |")
+            lines.append(
+                f"| {row['label']} | {row['idle_timeout']} | unavailable: "
+                f"{row['error']} | | | | | | |"
+            )
             continue
         long_timeout = row["idle_timeout"] > 60
         own_peak = row["peak_rss_kib"] - row["children_peak_rss_kib"]
@@ -151,7 +153,7 @@ def render_memory(rows):
     return "\n".join(lines)
 
 
-def describe_machine(nfstream_version=None):
+def describe_machine(nfstream_version=None, commit="unknown"):
     """Return a dict describing the machine, Python and the peers' versions."""
     cpu = "unknown"
     with open("/proc/cpuinfo") as cpuinfo:
@@ -170,6 +172,7 @@ def describe_machine(nfstream_version=None):
         "ndpi": ndpi_version(),
         "nfstream": nfstream_version or "not run",
         "load": os.getloadavg()[0],
+        "commit": commit,
     }
 
 
@@ -187,14 +190,16 @@ def ndpi_version():
 def render(machine, tables, memory_rows, our_configurations, nfstream_configurations):
     """Return the whole report: machine line, one table per capture, the memory table."""
     parts = [
-        f"Run {machine['date']} on {machine['cores']} cores ({machine['cpu']}), "
+        f"Run {machine['date']} of commit {machine['commit']} "
+        f"on {machine['cores']} cores ({machine['cpu']}), "
         f"{machine['memory_gib']:.0f} GiB RAM, Python {machine['python']}, "
         f"nDPI (libndpi-bin) {machine['ndpi']}, nfstream from PyPI {machine['nfstream']}; "
         f"1-minute load average {machine['load']:.2f} when the run ended.",
     ]
     for name, packets, results in tables:
-        parts.append(render_capture(name, packets, results, our_configurations,
-                                    nfstream_configurations))
+        parts.append(
+            render_capture(name, packets, results, our_configurations, nfstream_configurations)
+        )
     memory = render_memory(memory_rows)
     if memory:
         parts.append(memory)

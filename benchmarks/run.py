@@ -55,9 +55,11 @@ GNU_TIME = "/usr/bin/time"
 LONG_IDLE_TIMEOUT = 3600
 SHORT_IDLE_TIMEOUT = 1
 
+# Folder holding the copy of our package that workers import, set once by main().
+PACKAGE_SNAPSHOT = [REPO_ROOT]
+
 sys.path.insert(0, str(BENCH_DIR))
 import report  # noqa: E402  (benchmarks/report.py, beside this file)
-
 
 # --- Configurations ------------------------------------------------------------------------
 
@@ -69,14 +71,24 @@ DPI_20 = {"n_dissections": 20, "n_meters": 1}
 OUR_CONFIGURATIONS = [
     ("ours_dpi0", "ours n_dissections=0", NO_DPI, "iterate", None),
     ("ours_dpi20", "ours n_dissections=20", DPI_20, "iterate", None),
-    ("ours_stats", "ours statistical_analysis", dict(NO_DPI, statistical_analysis=True),
-     "iterate", None),
+    (
+        "ours_stats",
+        "ours statistical_analysis",
+        dict(NO_DPI, statistical_analysis=True),
+        "iterate",
+        None,
+    ),
     ("ours_splt", "ours splt_analysis=20", dict(NO_DPI, splt_analysis=20), "iterate", None),
     ("ours_process", "ours plugins=[process]", NO_DPI, "iterate", "process"),
     ("ours_on_update", "ours udps=on_update", NO_DPI, "iterate", "on_update"),
     ("ours_pandas", "ours to_pandas()", NO_DPI, "pandas", None),
-    ("ours_meters2", "ours n_meters=2, n_dissections=20", dict(DPI_20, n_meters=2), "iterate",
-     None),
+    (
+        "ours_meters2",
+        "ours n_meters=2, n_dissections=20",
+        dict(DPI_20, n_meters=2),
+        "iterate",
+        None,
+    ),
 ]
 NFSTREAM_CONFIGURATIONS = [
     ("nfs_dpi0", "nfstream n_dissections=0", NO_DPI, "iterate", None),
@@ -148,8 +160,15 @@ def build_corpus(arguments):
         path = cache / f"replicas{replicas}.pcap"
         if not path.exists():
             run_checked(
-                [sys.executable, str(MAKE_BENCH_PCAP), str(pcaps), str(path),
-                 "--replicas", str(replicas), "--interleave"]
+                [
+                    sys.executable,
+                    str(MAKE_BENCH_PCAP),
+                    str(pcaps),
+                    str(path),
+                    "--replicas",
+                    str(replicas),
+                    "--interleave",
+                ]
             )
         captures.append((f"replicas{replicas}", path))
     else:
@@ -159,8 +178,13 @@ def build_corpus(arguments):
     path = cache / f"flows{flows}.pcap"
     if not path.exists():
         run_checked(
-            [sys.executable, str(BENCH_DIR / "make_flows_pcap.py"), str(path),
-             "--flows", str(flows)]
+            [
+                sys.executable,
+                str(BENCH_DIR / "make_flows_pcap.py"),
+                str(path),
+                "--flows",
+                str(flows),
+            ]
         )
     captures.append((f"flows{flows}", path))
     return [(name, path, count_packets(path)) for name, path in captures]
@@ -218,9 +242,9 @@ def measure_ndpi_reader(path):
 
 
 def prepare_nfstream_venv():
-    """Create benchmarks/.venv-nfstream with nfstream from PyPI; return (python, version, reason).
+    """Install nfstream from PyPI into .venv-nfstream and return (python, version, reason).
 
-    On failure python is None and reason says why (for example no wheel for this Python).
+    On failure python is None and reason is the error (for example no wheel for this Python).
     """
     python = NFSTREAM_VENV / "bin" / "python"
     if not python.exists():
@@ -268,11 +292,11 @@ def measure_worker(python, env, path, kwargs, mode, plugin):
     return result
 
 
-def best_of(repeat, measure):
-    """Call measure() repeat times and keep the run with the shortest wall time."""
+def best_of(repeat, measure, *arguments):
+    """Call measure(*arguments) repeat times and keep the run with the shortest wall time."""
     best = None
     for _ in range(repeat):
-        result = measure()
+        result = measure(*arguments)
         if "error" in result:
             return result
         if best is None or result["seconds"] < best["seconds"]:
@@ -280,10 +304,41 @@ def best_of(repeat, measure):
     return best
 
 
+def snapshot_package(cache):
+    """Copy this repository's nfstream package (with its built extension) into the cache.
+
+    Workers import the copy, so a rebuild of the extension while the benchmark runs does not
+    change the code under test halfway. Return the folder to put on PYTHONPATH.
+    """
+    folder = Path(cache) / "snapshot"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(
+        REPO_ROOT / "nfstream", folder / "nfstream", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return folder
+
+
+def describe_commit():
+    """Return the short commit id of the repository, with '+changes' if the tree is dirty."""
+    head = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+    )
+    if head.returncode != 0:
+        return "unknown"
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--", "csrc", "nfstream"],
+        capture_output=True,
+        text=True,
+    )
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
 def our_environment():
-    """Return the environment that makes worker.py import nfstream from this repository."""
+    """Return the environment that makes worker.py import the snapshot of our package."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(PACKAGE_SNAPSHOT[0]) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
 
@@ -302,7 +357,7 @@ def measure_capture(arguments, peers, name, path, packets):
     results = {}
     progress(f"{name}: libpcap loop")
     results["libpcap"] = (
-        best_of(arguments.repeat, lambda: measure_pcap_loop(peers["pcap_loop"], path))
+        best_of(arguments.repeat, measure_pcap_loop, peers["pcap_loop"], path)
         if peers["pcap_loop"]
         else {"error": peers["pcap_loop_reason"]}
     )
@@ -310,25 +365,23 @@ def measure_capture(arguments, peers, name, path, packets):
         results["ndpi"] = {"error": "skipped (--skip-ndpi)"}
     else:
         progress(f"{name}: ndpiReader")
-        results["ndpi"] = best_of(arguments.repeat, lambda: measure_ndpi_reader(path))
+        results["ndpi"] = best_of(arguments.repeat, measure_ndpi_reader, path)
 
     for key, _label, kwargs, mode, plugin in NFSTREAM_CONFIGURATIONS:
         if peers["nfstream_python"] is None:
             results[key] = {"error": peers["nfstream_reason"]}
             continue
         progress(f"{name}: {key}")
+        python, env = peers["nfstream_python"], nfstream_environment()
         results[key] = best_of(
-            arguments.repeat,
-            lambda: measure_worker(
-                peers["nfstream_python"], nfstream_environment(), path, kwargs, mode, plugin
-            ),
+            arguments.repeat, measure_worker, python, env, path, kwargs, mode, plugin
         )
 
     for key, _label, kwargs, mode, plugin in OUR_CONFIGURATIONS:
         progress(f"{name}: {key}")
+        python, env = sys.executable, our_environment()
         results[key] = best_of(
-            arguments.repeat,
-            lambda: measure_worker(sys.executable, our_environment(), path, kwargs, mode, plugin),
+            arguments.repeat, measure_worker, python, env, path, kwargs, mode, plugin
         )
     for result in results.values():
         result["packets"] = packets
@@ -345,9 +398,7 @@ def measure_memory(path, packets):
     ):
         progress(f"memory: {label} idle_timeout={kwargs['idle_timeout']}")
         kwargs = dict(kwargs, n_meters=1, active_timeout=LONG_IDLE_TIMEOUT)
-        result = measure_worker(
-            sys.executable, our_environment(), path, kwargs, "iterate", None
-        )
+        result = measure_worker(sys.executable, our_environment(), path, kwargs, "iterate", None)
         result.update(label=label, idle_timeout=kwargs["idle_timeout"], packets=packets)
         rows.append(result)
     return rows
@@ -362,20 +413,33 @@ def parse_arguments(argv):
     parser = argparse.ArgumentParser(
         description="Benchmark the nfstream engine against libpcap, ndpiReader and nfstream."
     )
-    parser.add_argument("--quick", action="store_true",
-                        help="small captures (2 replicas, 20,000 flows) for a smoke test")
-    parser.add_argument("--corpus", default=str(BENCH_DIR / ".cache"),
-                        help="folder for the generated captures and pcap_loop "
-                             "(default benchmarks/.cache)")
-    parser.add_argument("--conformance-pcaps", default=str(DEFAULT_CONFORMANCE_PCAPS),
-                        help="folder of small captures for the replicas capture")
-    parser.add_argument("--skip-nfstream", action="store_true",
-                        help="do not install or run nfstream from PyPI")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small captures (2 replicas, 20,000 flows) for a smoke test",
+    )
+    parser.add_argument(
+        "--corpus",
+        default=str(BENCH_DIR / ".cache"),
+        help="folder for the generated captures and pcap_loop (default benchmarks/.cache)",
+    )
+    parser.add_argument(
+        "--conformance-pcaps",
+        default=str(DEFAULT_CONFORMANCE_PCAPS),
+        help="folder of small captures for the replicas capture",
+    )
+    parser.add_argument(
+        "--skip-nfstream", action="store_true", help="do not install or run nfstream from PyPI"
+    )
     parser.add_argument("--skip-ndpi", action="store_true", help="do not run ndpiReader")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="runs per row, keeping the fastest (default 1)")
-    parser.add_argument("--write-results", action="store_true",
-                        help="write the table to benchmarks/RESULTS.md and benchmarks/README.md")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per row, keeping the fastest (default 1)"
+    )
+    parser.add_argument(
+        "--write-results",
+        action="store_true",
+        help="write the table to benchmarks/RESULTS.md and benchmarks/README.md",
+    )
     arguments = parser.parse_args(argv)
     if arguments.repeat < 1:
         parser.error(f"--repeat {arguments.repeat} is invalid: use 1 or more")
@@ -385,6 +449,7 @@ def parse_arguments(argv):
 def main(argv=None):
     arguments = parse_arguments(argv)
     captures = build_corpus(arguments)
+    PACKAGE_SNAPSHOT[0] = snapshot_package(arguments.corpus)
     peers = {}
     peers["pcap_loop"], peers["pcap_loop_reason"] = compile_pcap_loop(arguments.corpus)
     if arguments.skip_nfstream:
@@ -402,9 +467,8 @@ def main(argv=None):
         if name.startswith("flows"):
             memory_rows = measure_memory(path, packets)
 
-    machine = report.describe_machine(nfstream_version=version)
-    text = report.render(machine, tables, memory_rows, OUR_CONFIGURATIONS,
-                         NFSTREAM_CONFIGURATIONS)
+    machine = report.describe_machine(nfstream_version=version, commit=describe_commit())
+    text = report.render(machine, tables, memory_rows, OUR_CONFIGURATIONS, NFSTREAM_CONFIGURATIONS)
     print(text)
     if arguments.write_results:
         report.write_results(text, RESULTS_FILE, README_FILE, RESULTS_START, RESULTS_END)

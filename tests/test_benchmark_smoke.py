@@ -36,8 +36,14 @@ EXPECTED_ROWS = [
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     corpus = tmp_path_factory.mktemp("benchmark-corpus")
-    command = [sys.executable, str(RUN_SCRIPT), "--quick", "--skip-nfstream",
-               "--corpus", str(corpus)]
+    command = [
+        sys.executable,
+        str(RUN_SCRIPT),
+        "--quick",
+        "--skip-nfstream",
+        "--corpus",
+        str(corpus),
+    ]
     if shutil.which("ndpiReader") is None:
         command.append("--skip-ndpi")
     return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
