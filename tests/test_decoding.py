@@ -313,8 +313,8 @@ def test_ipv6_size_includes_extension_headers(tmp_path):
     )
     flow = only_flow(tmp_path, [ethernet(packet)], accounting_mode=1)
 
-    # 40-byte header + 8-byte hop-by-hop + 18-byte datagram.
-    assert flow.bidirectional_bytes == 66
+    # The payload length: 8-byte hop-by-hop + 18-byte datagram, without the fixed header.
+    assert flow.bidirectional_bytes == 26
 
 
 @pytest.mark.parametrize(

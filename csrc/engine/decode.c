@@ -161,8 +161,8 @@ struct nf_decoder {
     uint16_t ethernet_length;    /* last 802.3 length field seen; 0 for Ethernet II */
     uint32_t l4_offset;          /* after the IP header (and IPv6 extensions) at ip_offset */
     uint32_t l4_length;          /* L4 length that header claims */
-    uint16_t header_fragment;    /* fragment offset of that IPv4 header, whatever the type said */
-    uint8_t header_protocol;     /* protocol of that header, whatever the type said */
+    uint16_t header_fragment;    /* fragment offset of that IPv4 header, regardless of `type` */
+    uint8_t header_protocol;     /* protocol of that header, regardless of `type` */
     uint16_t vlan_id;
     uint8_t protocol;            /* read only for type 0x0800, or the last IPv6 next header */
     uint8_t ip_version;          /* version of the header at ip_offset */
@@ -1008,11 +1008,11 @@ static enum nf_drop_reason nf_extract_ipv6(struct nf_decoder *decoder) {
     packet->ip_version = 6;
     packet->protocol = next_header;
     /*
-     * NOTE: nfstream 6.5.4 builds a stand-in IPv4 header with
-     * tot_len = 40 + payload length and reports that as ip_size, so the
-     * fixed header is included, as it is for IPv4.
+     * nfstream 6.5.4 (its PyPI wheel, measured with accounting_mode=1)
+     * reports the payload length alone: unlike IPv4, the 40-byte fixed
+     * header is not counted.
      */
-    packet->ip_size = (uint16_t)(NF_IPV6_HEADER + payload_length);
+    packet->ip_size = payload_length;
     nf_cursor_copy(frame, start + 8, packet->src_ip, 16);
     nf_cursor_copy(frame, start + 24, packet->dst_ip, 16);
     return nf_extract_transport(decoder, l4_offset, l4_length);

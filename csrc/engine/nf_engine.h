@@ -121,7 +121,7 @@ struct nf_packet {
     uint8_t src_mac[6];      /* zero when the link type has no MAC addresses */
     uint8_t dst_mac[6];
     uint16_t raw_size;       /* wire length of the whole frame, modulo 65536 */
-    uint16_t ip_size;        /* IPv4 total length; IPv6 40 + payload length, as nfstream's source */
+    uint16_t ip_size;        /* IPv4 total length; IPv6 payload length (no fixed header) */
     uint16_t transport_size; /* L4 length including its header, 0 for other protocols */
     uint16_t payload_size;   /* L4 payload length */
     uint16_t src_port;       /* host order; 0 without TCP/UDP */

@@ -4,7 +4,9 @@
  * Each case builds one frame by hand, decodes it and compares the drop
  * reason and, for accepted frames, every field the decoder fills. The
  * expected values are worked out by hand from the frame layout and the
- * nfstream 6.5.4 decoding rules, quirks included. Run with
+ * nfstream 6.5.4 decoding rules, quirks included, and for the
+ * extended decoding cases from the header layouts of RFC 2784, RFC 2890,
+ * RFC 7348, RFC 4380 and the ERSPAN draft (draft-foschiano-erspan). Run with
  * `make -C tests/c test`, which builds under ASan and UBSan.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -657,6 +659,396 @@ static void build_capwap(struct frame *f) {
 }
 
 /* ------------------------------------------------------------------ */
+/* Frames: extended decoding                                           */
+/* ------------------------------------------------------------------ */
+
+/* Ethernet II with chosen addresses, for frames inside tunnels. */
+static void put_ethernet_between(struct frame *f, const uint8_t *source, const uint8_t *destination,
+                                 uint16_t type) {
+    put_bytes(f, destination, 6);
+    put_bytes(f, source, 6);
+    put_be16(f, type);
+}
+
+/* Inner Ethernet frame mac_c -> mac_d carrying IPv4 UDP 1000 -> 2000 (42 bytes). */
+static void put_inner_ethernet_udp(struct frame *f) {
+    put_ethernet_between(f, mac_c, mac_d, 0x0800);
+    put_ipv4_full(f, 17, 28, 0, "192.168.0.1", "192.168.0.2");
+    put_udp(f, 1000, 2000, 0);
+}
+
+static void build_vlan_9100(struct frame *f) {
+    put_ethernet(f, 0x9100);
+    put_be16(f, 30);
+    put_be16(f, 0x0800);
+    put_ipv4(f, 17, 8);
+    put_udp(f, 1000, 2000, 0);
+}
+
+/* 0x88A8, 0x9100 and 0x88A8 tags, the last one cut off: 28 bytes in all. */
+static void build_qinq_truncated(struct frame *f) {
+    put_ethernet(f, 0x88A8);
+    put_be16(f, 1);
+    put_be16(f, 0x88A8);
+    put_be16(f, 2);
+    put_be16(f, 0x9100);
+    put_be16(f, 3);
+    put_be16(f, 0x88A8);
+    put_be16(f, 4);
+}
+
+/* 20-byte SLL2 header: protocol, reserved, interface index, ARPHRD_ETHER, packet type, address. */
+static void put_linux_sll2(struct frame *f, uint16_t protocol) {
+    put_be16(f, protocol);
+    put_be16(f, 0);
+    put_be16(f, 0);
+    put_be16(f, 2);
+    put_be16(f, 1);
+    put_u8(f, 4); /* sent by us */
+    put_u8(f, 6);
+    put_bytes(f, mac_a, 6);
+    put_zeros(f, 2);
+}
+
+static void build_linux_sll2(struct frame *f) {
+    put_linux_sll2(f, 0x0800);
+    put_ipv4(f, 6, 20);
+    put_tcp(f, 22, 60000, 0x18, 5, 0);
+}
+
+static void build_linux_sll2_ipv6(struct frame *f) {
+    put_linux_sll2(f, 0x86DD);
+    put_ipv6(f, 17, 8);
+    put_udp(f, 1000, 2000, 0);
+}
+
+/* SLL2 header and 8 bytes: fewer than 20 bytes at the IP offset. */
+static void build_linux_sll2_short(struct frame *f) {
+    put_linux_sll2(f, 0x0800);
+    put_zeros(f, 8);
+}
+
+static void build_loop_ipv4(struct frame *f) {
+    put_be16(f, 0);
+    put_be16(f, 2);
+    put_ipv4(f, 17, 8);
+    put_udp(f, 1000, 2000, 0);
+}
+
+static void put_loop_ipv6(struct frame *f, uint16_t family) {
+    put_be16(f, 0);
+    put_be16(f, family);
+    put_ipv6(f, 17, 8);
+    put_udp(f, 1000, 2000, 0);
+}
+
+static void build_loop_ipv6_24(struct frame *f) { put_loop_ipv6(f, 24); }
+static void build_loop_ipv6_28(struct frame *f) { put_loop_ipv6(f, 28); }
+static void build_loop_ipv6_30(struct frame *f) { put_loop_ipv6(f, 30); }
+
+/* AF_INET in little-endian order, as DLT_NULL writers put it: not a DLT_LOOP family. */
+static void build_loop_little_endian(struct frame *f) {
+    put_le16(f, 2);
+    put_le16(f, 0);
+    put_ipv4(f, 17, 8);
+    put_udp(f, 1000, 2000, 0);
+}
+
+static void put_gre(struct frame *f, uint16_t flags, uint16_t protocol_type) {
+    put_be16(f, flags);
+    put_be16(f, protocol_type);
+    if (flags & 0x8000) {
+        put_be16(f, 0); /* checksum, not verified */
+        put_be16(f, 0);
+    }
+    if (flags & 0x2000) {
+        put_be16(f, 0); /* key 100 */
+        put_be16(f, 100);
+    }
+    if (flags & 0x1000) {
+        put_be16(f, 0); /* sequence number 7 */
+        put_be16(f, 7);
+    }
+}
+
+/* Ethernet and outer IPv4 172.16.0.1 -> 172.16.0.2 with protocol GRE and `l4_length` bytes after it. */
+static void put_gre_outer(struct frame *f, uint16_t l4_length) {
+    put_ethernet(f, 0x0800);
+    put_ipv4_full(f, 47, (uint16_t)(20 + l4_length), 0, "172.16.0.1", "172.16.0.2");
+}
+
+static void build_gre_ipv4(struct frame *f) {
+    put_gre_outer(f, 4 + 28);
+    put_gre(f, 0, 0x0800);
+    put_ipv4_full(f, 17, 28, 0, "192.168.0.1", "192.168.0.2");
+    put_udp(f, 1000, 2000, 0);
+}
+
+/* Checksum, key and sequence number present: a 16-byte GRE header before IPv6. */
+static void build_gre_all_fields_ipv6(struct frame *f) {
+    put_gre_outer(f, 16 + 40 + 20);
+    put_gre(f, 0xB000, 0x86DD);
+    put_ipv6(f, 6, 20);
+    put_tcp(f, 1000, 80, 0x02, 5, 0);
+}
+
+static void build_gre_bridging(struct frame *f) {
+    put_gre_outer(f, 8 + 42);
+    put_gre(f, 0x2000, 0x6558);
+    put_inner_ethernet_udp(f);
+}
+
+/* Enhanced GRE version 1 (PPTP) carrying PPP: not decoded. */
+static void build_gre_version_1(struct frame *f) {
+    put_gre_outer(f, 8 + 20);
+    put_gre(f, 0x2001, 0x880B);
+    put_zeros(f, 20);
+}
+
+/* RFC 1701 routing present: not decoded. */
+static void build_gre_routing(struct frame *f) {
+    put_gre_outer(f, 4 + 28);
+    put_gre(f, 0x4000, 0x0800);
+    put_ipv4_full(f, 17, 28, 0, "192.168.0.1", "192.168.0.2");
+    put_udp(f, 1000, 2000, 0);
+}
+
+/* MPLS inside GRE is not one of the decoded protocol types. */
+static void build_gre_other_protocol(struct frame *f) {
+    put_gre_outer(f, 4 + 24);
+    put_gre(f, 0, 0x8847);
+    put_zeros(f, 24);
+}
+
+/* The flags announce 16 header bytes, but the frame ends 8 bytes into GRE. */
+static void build_gre_header_cut(struct frame *f) {
+    put_gre_outer(f, 16 + 28);
+    put_be16(f, 0xB000);
+    put_be16(f, 0x0800);
+    put_zeros(f, 4);
+}
+
+/* Only 10 bytes of the inner IPv4 header are captured. */
+static void build_gre_inner_cut(struct frame *f) {
+    put_gre_outer(f, 4 + 28);
+    put_gre(f, 0, 0x0800);
+    put_zeros(f, 10);
+    f->bytes[f->length - 10] = 0x45;
+}
+
+static void build_gre_over_ipv6(struct frame *f) {
+    put_ethernet(f, 0x86DD);
+    put_ipv6_full(f, 47, 4 + 28, "2001:db8::a", "2001:db8::b");
+    put_gre(f, 0, 0x0800);
+    put_ipv4_full(f, 17, 28, 0, "192.168.0.1", "192.168.0.2");
+    put_udp(f, 1000, 2000, 0);
+}
+
+/* 17 GRE layers before the UDP packet: past the re-entry limit. */
+static void build_gre_too_deep(struct frame *f) {
+    for (int i = 0; i < 17; i++) {
+        put_ipv4_full(f, 47, 0, 0, "172.16.0.1", "172.16.0.2");
+        put_gre(f, 0, 0x0800);
+    }
+    put_ipv4(f, 17, 8);
+    put_udp(f, 1, 2, 0);
+}
+
+/* ERSPAN type II header: version 1, VLAN 0, session 1, index 0. */
+static void put_erspan_ii(struct frame *f, uint8_t version) {
+    put_u8(f, (uint8_t)(version << 4));
+    put_u8(f, 0);
+    put_be16(f, 1);
+    put_zeros(f, 4);
+}
+
+static void build_erspan_ii(struct frame *f) {
+    put_gre_outer(f, 8 + 8 + 42);
+    put_gre(f, 0x1000, 0x88BE);
+    put_erspan_ii(f, 1);
+    put_inner_ethernet_udp(f);
+}
+
+static void build_erspan_ii_bad_version(struct frame *f) {
+    put_gre_outer(f, 8 + 8 + 42);
+    put_gre(f, 0x1000, 0x88BE);
+    put_erspan_ii(f, 2);
+    put_inner_ethernet_udp(f);
+}
+
+/* The frame ends 4 bytes into the 8-byte ERSPAN type II header. */
+static void build_erspan_ii_cut(struct frame *f) {
+    put_gre_outer(f, 8 + 8 + 42);
+    put_gre(f, 0x1000, 0x88BE);
+    put_u8(f, 0x10);
+    put_zeros(f, 3);
+}
+
+/* Type I: GRE without sequence number, Ethernet right after it. */
+static void build_erspan_i(struct frame *f) {
+    put_gre_outer(f, 4 + 42);
+    put_gre(f, 0, 0x88BE);
+    put_inner_ethernet_udp(f);
+}
+
+/* ERSPAN type III header; byte 10 holds the frame type, byte 11 the O bit. */
+static void put_erspan_iii(struct frame *f, uint8_t frame_type, int platform) {
+    put_u8(f, 0x20); /* version 2 */
+    put_u8(f, 0);
+    put_be16(f, 1);
+    put_zeros(f, 4); /* timestamp */
+    put_be16(f, 0);  /* security group tag */
+    put_u8(f, (uint8_t)(frame_type << 2));
+    put_u8(f, platform ? 0x01 : 0x00);
+    if (platform)
+        put_zeros(f, 8);
+}
+
+static void build_erspan_iii(struct frame *f) {
+    put_gre_outer(f, 8 + 12 + 42);
+    put_gre(f, 0x1000, 0x22EB);
+    put_erspan_iii(f, 0, 0);
+    put_inner_ethernet_udp(f);
+}
+
+static void build_erspan_iii_platform(struct frame *f) {
+    put_gre_outer(f, 8 + 20 + 42);
+    put_gre(f, 0x1000, 0x22EB);
+    put_erspan_iii(f, 0, 1);
+    put_inner_ethernet_udp(f);
+}
+
+/* Frame type 2 (IP): not decoded. */
+static void build_erspan_iii_ip_frame(struct frame *f) {
+    put_gre_outer(f, 8 + 12 + 28);
+    put_gre(f, 0x1000, 0x22EB);
+    put_erspan_iii(f, 2, 0);
+    put_ipv4_full(f, 17, 28, 0, "192.168.0.1", "192.168.0.2");
+    put_udp(f, 1000, 2000, 0);
+}
+
+/* The O bit announces a platform subheader that the frame does not hold. */
+static void build_erspan_iii_cut(struct frame *f) {
+    put_gre_outer(f, 8 + 20 + 42);
+    put_gre(f, 0x1000, 0x22EB);
+    put_erspan_iii(f, 0, 0);
+    f->bytes[f->length - 1] = 0x01;
+    put_zeros(f, 4);
+}
+
+/* VXLAN header with flags `flags` and network identifier 256. */
+static void put_vxlan(struct frame *f, uint8_t flags) {
+    put_u8(f, flags);
+    put_zeros(f, 3);
+    put_be16(f, 0x0001);
+    put_be16(f, 0x0000);
+}
+
+static void build_vxlan(struct frame *f) {
+    put_udp_tunnel(f, 4789, 8 + 42);
+    put_vxlan(f, 0x08);
+    put_inner_ethernet_udp(f);
+}
+
+static void build_vxlan_no_i_flag(struct frame *f) {
+    put_udp_tunnel(f, 4789, 8 + 42);
+    put_vxlan(f, 0x00);
+    put_inner_ethernet_udp(f);
+}
+
+/* Only 4 bytes after the UDP header on the VXLAN port. */
+static void build_vxlan_short(struct frame *f) {
+    put_udp_tunnel(f, 4789, 4);
+    put_u8(f, 0x08);
+    put_zeros(f, 3);
+}
+
+/* A valid VXLAN header followed by 10 bytes of Ethernet. */
+static void build_vxlan_inner_cut(struct frame *f) {
+    put_udp_tunnel(f, 4789, 8 + 10);
+    put_vxlan(f, 0x08);
+    put_zeros(f, 10);
+}
+
+/* Port 4789 as the source only: not VXLAN. */
+static void build_vxlan_source_port(struct frame *f) {
+    put_ethernet(f, 0x0800);
+    put_ipv4_full(f, 17, 28 + 8 + 42, 0, "172.16.0.1", "172.16.0.2");
+    put_udp(f, 4789, 40000, 8 + 42);
+    put_vxlan(f, 0x08);
+    put_inner_ethernet_udp(f);
+}
+
+static void build_vxlan_over_ipv6(struct frame *f) {
+    put_ethernet(f, 0x86DD);
+    put_ipv6_full(f, 17, 8 + 8 + 42, "2001:db8::a", "2001:db8::b");
+    put_udp(f, 40000, 4789, 8 + 42);
+    put_vxlan(f, 0x08);
+    put_inner_ethernet_udp(f);
+}
+
+/* A hop-by-hop header before UDP: nfstream would look for UDP at the wrong offset. */
+static void build_vxlan_over_ipv6_hop_by_hop(struct frame *f) {
+    put_ethernet(f, 0x86DD);
+    put_ipv6_full(f, 0, 8 + 8 + 8 + 42, "2001:db8::a", "2001:db8::b");
+    put_u8(f, 17);
+    put_u8(f, 0);
+    put_zeros(f, 6);
+    put_udp(f, 40000, 4789, 8 + 42);
+    put_vxlan(f, 0x08);
+    put_inner_ethernet_udp(f);
+}
+
+/* IPv6 UDP 1000 -> 2000 with addresses V6 (48 bytes), as Teredo carries it. */
+static void put_inner_ipv6_udp(struct frame *f) {
+    put_ipv6(f, 17, 8);
+    put_udp(f, 1000, 2000, 0);
+}
+
+static void build_teredo(struct frame *f) {
+    put_udp_tunnel(f, 3544, 48);
+    put_inner_ipv6_udp(f);
+}
+
+static void put_teredo_origin(struct frame *f) {
+    put_be16(f, 0x0000);
+    put_be16(f, 0xFFFF ^ 3544); /* obfuscated port */
+    put_be16(f, 0x3FFF);        /* obfuscated address */
+    put_be16(f, 0xFFFE);
+}
+
+static void build_teredo_origin(struct frame *f) {
+    put_udp_tunnel(f, 3544, 8 + 48);
+    put_teredo_origin(f);
+    put_inner_ipv6_udp(f);
+}
+
+/* Authentication header with a 2-byte client id and a 3-byte value (18 bytes), then origin. */
+static void build_teredo_authentication(struct frame *f) {
+    put_udp_tunnel(f, 3544, 18 + 8 + 48);
+    put_be16(f, 0x0001);
+    put_u8(f, 2);
+    put_u8(f, 3);
+    put_zeros(f, 2 + 3 + 8 + 1);
+    put_teredo_origin(f);
+    put_inner_ipv6_udp(f);
+}
+
+/* Payload on the Teredo port that starts with 0x45 bytes: not IPv6. */
+static void build_teredo_not_ipv6(struct frame *f) {
+    put_udp_tunnel(f, 3544, 48);
+    memset(f->bytes + f->length, 0x45, 48);
+    f->length += 48;
+}
+
+/* The inner IPv6 header claims 100 payload bytes in a 48-byte UDP payload. */
+static void build_teredo_too_long(struct frame *f) {
+    put_udp_tunnel(f, 3544, 48);
+    put_ipv6(f, 17, 100);
+    put_udp(f, 1000, 2000, 0);
+}
+
+/* ------------------------------------------------------------------ */
 /* Frames: radiotap                                                    */
 /* ------------------------------------------------------------------ */
 
@@ -734,7 +1126,7 @@ struct expected {
 struct decode_case {
     const char *name;
     int linktype;
-    int decode_tunnels;
+    int flags; /* NF_DECODE_FLAG_* bits */
     void (*build)(struct frame *f);
     enum nf_drop_reason reason;
     struct expected expected;
@@ -743,6 +1135,9 @@ struct decode_case {
 #define V4(a, b) "10.0.0." #a, "10.0.0." #b
 #define V4_INNER "192.168.0.1", "192.168.0.2"
 #define V6 "2001:db8::1", "2001:db8::2"
+#define OUTER_V4 "172.16.0.1", "172.16.0.2"
+#define EXTENDED (NF_DECODE_FLAG_TUNNELS | NF_DECODE_FLAG_EXTENDED)
+#define EXTENDED_ONLY NF_DECODE_FLAG_EXTENDED
 
 static const struct decode_case cases[] = {
     {"ethernet ipv4 tcp", 1, 1, build_ethernet_tcp, NF_DROP_NONE,
@@ -768,7 +1163,7 @@ static const struct decode_case cases[] = {
     {"mpls two labels", 1, 1, build_mpls_ipv4, NF_DROP_NONE,
      {4, 17, 1000, 2000, 28, 8, 0, 0, 0, 0, 22, V4(1, 2), mac_a, mac_b}},
     {"mpls ipv6 by version", 1, 1, build_mpls_ipv6, NF_DROP_NONE,
-     {6, 17, 1000, 2000, 48, 8, 0, 0, 0, 0, 18, V6, mac_a, mac_b}},
+     {6, 17, 1000, 2000, 8, 8, 0, 0, 0, 0, 18, V6, mac_a, mac_b}},
     {"pppoe session", 1, 1, build_pppoe, NF_DROP_NONE,
      {4, 6, 5000, 80, 40, 20, 0, 0, 0, 0x02, 22, V4(1, 2), mac_a, mac_b}},
     {"snap keeps later fragment", 1, 1, build_snap_fragment, NF_DROP_NONE,
@@ -796,7 +1191,7 @@ static const struct decode_case cases[] = {
     {"null little endian fragment", 0, 1, build_null_little_endian_fragment, NF_DROP_NONE,
      {4, 17, 1000, 2000, 28, 8, 0, 0, 0, 0, 4, V4(1, 2), NULL, NULL}},
     {"null ipv6", 0, 1, build_null_ipv6, NF_DROP_NONE,
-     {6, 58, 0, 0, 48, 8, 0, 0, 0, 0, 4, V6, NULL, NULL}},
+     {6, 58, 0, 0, 8, 8, 0, 0, 0, 0, 4, V6, NULL, NULL}},
     {"ppp protocol field", 9, 1, build_ppp, NF_DROP_NONE,
      {4, 17, 1000, 2000, 28, 8, 0, 0, 0, 0, 2, V4(1, 2), NULL, NULL}},
     {"ppp address bytes", 9, 1, build_ppp_with_address, NF_DROP_IP_VERSION, {0}},
@@ -808,22 +1203,22 @@ static const struct decode_case cases[] = {
     {"raw linktype 101", 101, 1, build_raw_ipv4, NF_DROP_NONE,
      {4, 17, 123, 123, 28, 8, 0, 0, 0, 0, 0, V4(1, 2), NULL, NULL}},
     {"raw openbsd 14", 14, 1, build_raw_ipv6, NF_DROP_NONE,
-     {6, 6, 443, 40000, 60, 20, 0, 0, 0, 0x11, 0, V6, NULL, NULL}},
+     {6, 6, 443, 40000, 20, 20, 0, 0, 0, 0x11, 0, V6, NULL, NULL}},
     {"dlt ipv4", 228, 1, build_raw_ipv4, NF_DROP_NONE,
      {4, 17, 123, 123, 28, 8, 0, 0, 0, 0, 0, V4(1, 2), NULL, NULL}},
     {"dlt ipv6", 229, 1, build_raw_ipv6, NF_DROP_NONE,
-     {6, 6, 443, 40000, 60, 20, 0, 0, 0, 0x11, 0, V6, NULL, NULL}},
+     {6, 6, 443, 40000, 20, 20, 0, 0, 0, 0x11, 0, V6, NULL, NULL}},
     {"linux sll2 unsupported", 276, 1, build_raw_ipv4, NF_DROP_LINK_TYPE, {0}},
     {"ipv6 hop by hop", 1, 1, build_ipv6_hop_by_hop, NF_DROP_NONE,
-     {6, 6, 1234, 80, 72, 24, 4, 0, 0, 0x02, 14, V6, mac_a, mac_b}},
+     {6, 6, 1234, 80, 32, 24, 4, 0, 0, 0x02, 14, V6, mac_a, mac_b}},
     {"ipv6 routing chain", 1, 1, build_ipv6_routing_chain, NF_DROP_NONE,
-     {6, 17, 547, 546, 76, 12, 4, 0, 0, 0, 14, V6, mac_a, mac_b}},
+     {6, 17, 547, 546, 36, 12, 4, 0, 0, 0, 14, V6, mac_a, mac_b}},
     {"ipv6 first fragment", 1, 1, build_ipv6_fragment_first, NF_DROP_NONE,
-     {6, 17, 4000, 5000, 64, 16, 8, 0, 0, 0, 14, V6, mac_a, mac_b}},
+     {6, 17, 4000, 5000, 24, 16, 8, 0, 0, 0, 14, V6, mac_a, mac_b}},
     {"ipv6 later fragment", 1, 1, build_ipv6_fragment_later, NF_DROP_IPV6_EXTENSION, {0}},
     {"ipv6 no next header", 1, 1, build_ipv6_no_next_header, NF_DROP_IPV6_EXTENSION, {0}},
     {"ipv6 empty no next header", 12, 1, build_ipv6_no_next_header_empty, NF_DROP_NONE,
-     {6, 59, 0, 0, 40, 0, 0, 0, 0, 0, 0, V6, NULL, NULL}},
+     {6, 59, 0, 0, 0, 0, 0, 0, 0, 0, 0, V6, NULL, NULL}},
     {"ipv6 extension too long", 1, 1, build_ipv6_extension_too_long, NF_DROP_IPV6_EXTENSION,
      {0}},
     {"ipv6 snapped", 1, 1, build_ipv6_snapped, NF_DROP_IPV6_TRUNCATED, {0}},
@@ -831,11 +1226,11 @@ static const struct decode_case cases[] = {
     {"4in4 inner wins", 1, 0, build_4in4, NF_DROP_NONE,
      {4, 17, 1000, 2000, 28, 8, 0, 0, 0, 0, 34, V4_INNER, mac_a, mac_b}},
     {"6in4 inner wins", 1, 0, build_6in4, NF_DROP_NONE,
-     {6, 6, 1000, 80, 60, 20, 0, 0, 0, 0x02, 34, V6, mac_a, mac_b}},
+     {6, 6, 1000, 80, 20, 20, 0, 0, 0, 0x02, 34, V6, mac_a, mac_b}},
     {"4in6 inner wins", 1, 0, build_4in6, NF_DROP_NONE,
      {4, 6, 1000, 80, 40, 20, 0, 0, 0, 0x02, 54, V4_INNER, mac_a, mac_b}},
     {"6in6 inner wins", 1, 0, build_6in6, NF_DROP_NONE,
-     {6, 17, 1000, 2000, 48, 8, 0, 0, 0, 0, 54, V6, mac_a, mac_b}},
+     {6, 17, 1000, 2000, 8, 8, 0, 0, 0, 0, 54, V6, mac_a, mac_b}},
     {"ip in ip too deep", 12, 1, build_ipip_too_deep, NF_DROP_TUNNEL, {0}},
     {"gtp inner fragment kept", 1, 1, build_gtp, NF_DROP_NONE,
      {4, 6, 1000, 80, 40, 20, 0, 0, NF_TUNNEL_GTP, 0x02, 50, V4_INNER, mac_a, mac_b}},
@@ -847,7 +1242,7 @@ static const struct decode_case cases[] = {
     {"gtp echo stays udp", 1, 1, build_gtp_echo, NF_DROP_NONE,
      {4, 17, 40000, 2152, 40, 20, 12, 0, 0, 0, 14, "172.16.0.1", "172.16.0.2", mac_a, mac_b}},
     {"gtp over ipv6 ignored", 1, 1, build_gtp_over_ipv6, NF_DROP_NONE,
-     {6, 17, 2152, 2152, 104, 64, 56, 0, 0, 0, 14, V6, mac_a, mac_b}},
+     {6, 17, 2152, 2152, 64, 64, 56, 0, 0, 0, 14, V6, mac_a, mac_b}},
     {"tzsp ethernet", 1, 1, build_tzsp, NF_DROP_NONE,
      {4, 6, 1000, 80, 40, 20, 0, 0, NF_TUNNEL_TZSP, 0x02, 61, V4_INNER, mac_c, mac_d}},
     {"tzsp unsupported keeps id", 1, 1, build_tzsp_unsupported, NF_DROP_NONE,
@@ -865,6 +1260,100 @@ static const struct decode_case cases[] = {
     {"radiotap bad fcs", 127, 1, build_radiotap_bad_fcs, NF_DROP_RADIOTAP, {0}},
     {"radiotap beacon", 127, 1, build_radiotap_beacon, NF_DROP_LINK_TYPE, {0}},
     {"radiotap length too long", 127, 1, build_radiotap_too_long, NF_DROP_RADIOTAP, {0}},
+    /* Extended decoding: link types and VLAN tags. */
+    {"qinq 88a8 extended", 1, EXTENDED, build_qinq_88a8, NF_DROP_NONE,
+     {4, 17, 1000, 2000, 28, 8, 0, 20, 0, 0, 22, V4(1, 2), mac_a, mac_b}},
+    {"qinq 88a8 without tunnels", 1, EXTENDED_ONLY, build_qinq_88a8, NF_DROP_NONE,
+     {4, 17, 1000, 2000, 28, 8, 0, 20, 0, 0, 22, V4(1, 2), mac_a, mac_b}},
+    {"vlan 9100 extended", 1, EXTENDED, build_vlan_9100, NF_DROP_NONE,
+     {4, 17, 1000, 2000, 28, 8, 0, 30, 0, 0, 18, V4(1, 2), mac_a, mac_b}},
+    {"vlan 9100 not decoded", 1, 1, build_vlan_9100, NF_DROP_IP_VERSION, {0}},
+    {"qinq tag truncated", 1, EXTENDED, build_qinq_truncated, NF_DROP_SHORT_TAG, {0}},
+    {"linux sll2 ipv4", 276, EXTENDED, build_linux_sll2, NF_DROP_NONE,
+     {4, 6, 22, 60000, 40, 20, 0, 0, 0, 0x18, 20, V4(1, 2), NULL, NULL}},
+    {"linux sll2 ipv6", 276, EXTENDED_ONLY, build_linux_sll2_ipv6, NF_DROP_NONE,
+     {6, 17, 1000, 2000, 8, 8, 0, 0, 0, 0, 20, V6, NULL, NULL}},
+    {"linux sll2 short ip", 276, EXTENDED, build_linux_sll2_short, NF_DROP_SHORT_IP, {0}},
+    {"linux sll2 not extended", 276, 1, build_linux_sll2, NF_DROP_LINK_TYPE, {0}},
+    {"loop ipv4", 108, EXTENDED, build_loop_ipv4, NF_DROP_NONE,
+     {4, 17, 1000, 2000, 28, 8, 0, 0, 0, 0, 4, V4(1, 2), NULL, NULL}},
+    {"loop ipv6 family 24", 108, EXTENDED, build_loop_ipv6_24, NF_DROP_NONE,
+     {6, 17, 1000, 2000, 8, 8, 0, 0, 0, 0, 4, V6, NULL, NULL}},
+    {"loop ipv6 family 28", 108, EXTENDED, build_loop_ipv6_28, NF_DROP_NONE,
+     {6, 17, 1000, 2000, 8, 8, 0, 0, 0, 0, 4, V6, NULL, NULL}},
+    {"loop ipv6 family 30", 108, EXTENDED, build_loop_ipv6_30, NF_DROP_NONE,
+     {6, 17, 1000, 2000, 8, 8, 0, 0, 0, 0, 4, V6, NULL, NULL}},
+    {"loop little endian family", 108, EXTENDED, build_loop_little_endian, NF_DROP_LINK_TYPE,
+     {0}},
+    {"loop not extended", 108, 1, build_loop_ipv4, NF_DROP_LINK_TYPE, {0}},
+    /* Extended decoding: GRE and ERSPAN. */
+    {"gre ipv4", 1, EXTENDED, build_gre_ipv4, NF_DROP_NONE,
+     {4, 17, 1000, 2000, 28, 8, 0, 0, NF_TUNNEL_GRE, 0, 38, V4_INNER, mac_a, mac_b}},
+    {"gre not extended", 1, 1, build_gre_ipv4, NF_DROP_NONE,
+     {4, 47, 0, 0, 52, 0, 0, 0, 0, 0, 14, OUTER_V4, mac_a, mac_b}},
+    {"gre extended without tunnels", 1, EXTENDED_ONLY, build_gre_ipv4, NF_DROP_NONE,
+     {4, 47, 0, 0, 52, 0, 0, 0, 0, 0, 14, OUTER_V4, mac_a, mac_b}},
+    {"gre all fields ipv6", 1, EXTENDED, build_gre_all_fields_ipv6, NF_DROP_NONE,
+     {6, 6, 1000, 80, 20, 20, 0, 0, NF_TUNNEL_GRE, 0x02, 50, V6, mac_a, mac_b}},
+    {"gre ethernet bridging", 1, EXTENDED, build_gre_bridging, NF_DROP_NONE,
+     {4, 17, 1000, 2000, 28, 8, 0, 0, NF_TUNNEL_GRE, 0, 56, V4_INNER, mac_c, mac_d}},
+    {"gre version 1 stays gre", 1, EXTENDED, build_gre_version_1, NF_DROP_NONE,
+     {4, 47, 0, 0, 48, 0, 0, 0, 0, 0, 14, OUTER_V4, mac_a, mac_b}},
+    {"gre routing stays gre", 1, EXTENDED, build_gre_routing, NF_DROP_NONE,
+     {4, 47, 0, 0, 52, 0, 0, 0, 0, 0, 14, OUTER_V4, mac_a, mac_b}},
+    {"gre mpls stays gre", 1, EXTENDED, build_gre_other_protocol, NF_DROP_NONE,
+     {4, 47, 0, 0, 48, 0, 0, 0, 0, 0, 14, OUTER_V4, mac_a, mac_b}},
+    {"gre header cut", 1, EXTENDED, build_gre_header_cut, NF_DROP_TUNNEL, {0}},
+    {"gre inner ip cut", 1, EXTENDED, build_gre_inner_cut, NF_DROP_SHORT_IP, {0}},
+    {"gre over ipv6", 1, EXTENDED, build_gre_over_ipv6, NF_DROP_NONE,
+     {4, 17, 1000, 2000, 28, 8, 0, 0, NF_TUNNEL_GRE, 0, 58, V4_INNER, mac_a, mac_b}},
+    {"gre too deep", 12, EXTENDED, build_gre_too_deep, NF_DROP_TUNNEL, {0}},
+    {"erspan type ii", 1, EXTENDED, build_erspan_ii, NF_DROP_NONE,
+     {4, 17, 1000, 2000, 28, 8, 0, 0, NF_TUNNEL_ERSPAN, 0, 64, V4_INNER, mac_c, mac_d}},
+    {"erspan type ii bad version", 1, EXTENDED, build_erspan_ii_bad_version, NF_DROP_NONE,
+     {4, 47, 0, 0, 78, 0, 0, 0, 0, 0, 14, OUTER_V4, mac_a, mac_b}},
+    {"erspan type ii cut", 1, EXTENDED, build_erspan_ii_cut, NF_DROP_TUNNEL, {0}},
+    {"erspan type i", 1, EXTENDED, build_erspan_i, NF_DROP_NONE,
+     {4, 17, 1000, 2000, 28, 8, 0, 0, NF_TUNNEL_ERSPAN, 0, 52, V4_INNER, mac_c, mac_d}},
+    {"erspan type iii", 1, EXTENDED, build_erspan_iii, NF_DROP_NONE,
+     {4, 17, 1000, 2000, 28, 8, 0, 0, NF_TUNNEL_ERSPAN, 0, 68, V4_INNER, mac_c, mac_d}},
+    {"erspan type iii platform", 1, EXTENDED, build_erspan_iii_platform, NF_DROP_NONE,
+     {4, 17, 1000, 2000, 28, 8, 0, 0, NF_TUNNEL_ERSPAN, 0, 76, V4_INNER, mac_c, mac_d}},
+    {"erspan type iii ip frame", 1, EXTENDED, build_erspan_iii_ip_frame, NF_DROP_NONE,
+     {4, 47, 0, 0, 68, 0, 0, 0, 0, 0, 14, OUTER_V4, mac_a, mac_b}},
+    {"erspan type iii cut", 1, EXTENDED, build_erspan_iii_cut, NF_DROP_TUNNEL, {0}},
+    /* Extended decoding: VXLAN, Teredo, GTP-U over IPv6. */
+    {"vxlan", 1, EXTENDED, build_vxlan, NF_DROP_NONE,
+     {4, 17, 1000, 2000, 28, 8, 0, 0, NF_TUNNEL_VXLAN, 0, 64, V4_INNER, mac_c, mac_d}},
+    {"vxlan not extended", 1, 1, build_vxlan, NF_DROP_NONE,
+     {4, 17, 40000, 4789, 78, 58, 50, 0, 0, 0, 14, OUTER_V4, mac_a, mac_b}},
+    {"vxlan without i flag", 1, EXTENDED, build_vxlan_no_i_flag, NF_DROP_NONE,
+     {4, 17, 40000, 4789, 78, 58, 50, 0, 0, 0, 14, OUTER_V4, mac_a, mac_b}},
+    {"vxlan header short", 1, EXTENDED, build_vxlan_short, NF_DROP_NONE,
+     {4, 17, 40000, 4789, 32, 12, 4, 0, 0, 0, 14, OUTER_V4, mac_a, mac_b}},
+    {"vxlan inner ethernet cut", 1, EXTENDED, build_vxlan_inner_cut, NF_DROP_SHORT_FRAME, {0}},
+    {"vxlan source port only", 1, EXTENDED, build_vxlan_source_port, NF_DROP_NONE,
+     {4, 17, 4789, 40000, 78, 58, 50, 0, 0, 0, 14, OUTER_V4, mac_a, mac_b}},
+    {"vxlan over ipv6", 1, EXTENDED, build_vxlan_over_ipv6, NF_DROP_NONE,
+     {4, 17, 1000, 2000, 28, 8, 0, 0, NF_TUNNEL_VXLAN, 0, 84, V4_INNER, mac_c, mac_d}},
+    {"vxlan over ipv6 hop by hop", 1, EXTENDED, build_vxlan_over_ipv6_hop_by_hop, NF_DROP_NONE,
+     {4, 17, 1000, 2000, 28, 8, 0, 0, NF_TUNNEL_VXLAN, 0, 92, V4_INNER, mac_c, mac_d}},
+    {"teredo", 1, EXTENDED, build_teredo, NF_DROP_NONE,
+     {6, 17, 1000, 2000, 8, 8, 0, 0, NF_TUNNEL_TEREDO, 0, 42, V6, mac_a, mac_b}},
+    {"teredo not extended", 1, 1, build_teredo, NF_DROP_NONE,
+     {4, 17, 40000, 3544, 76, 56, 48, 0, 0, 0, 14, OUTER_V4, mac_a, mac_b}},
+    {"teredo origin indication", 1, EXTENDED, build_teredo_origin, NF_DROP_NONE,
+     {6, 17, 1000, 2000, 8, 8, 0, 0, NF_TUNNEL_TEREDO, 0, 50, V6, mac_a, mac_b}},
+    {"teredo authentication", 1, EXTENDED, build_teredo_authentication, NF_DROP_NONE,
+     {6, 17, 1000, 2000, 8, 8, 0, 0, NF_TUNNEL_TEREDO, 0, 68, V6, mac_a, mac_b}},
+    {"teredo payload not ipv6", 1, EXTENDED, build_teredo_not_ipv6, NF_DROP_NONE,
+     {4, 17, 40000, 3544, 76, 56, 48, 0, 0, 0, 14, OUTER_V4, mac_a, mac_b}},
+    {"teredo ipv6 too long", 1, EXTENDED, build_teredo_too_long, NF_DROP_NONE,
+     {4, 17, 40000, 3544, 76, 56, 48, 0, 0, 0, 14, OUTER_V4, mac_a, mac_b}},
+    {"gtp over ipv6 extended", 1, EXTENDED, build_gtp_over_ipv6, NF_DROP_NONE,
+     {6, 17, 1000, 2000, 8, 8, 0, 0, NF_TUNNEL_GTP, 0, 70, V6, mac_a, mac_b}},
+    {"ethernet tcp extended", 1, EXTENDED, build_ethernet_tcp, NF_DROP_NONE,
+     {4, 6, 1234, 80, 50, 30, 10, 0, 0, 0x12, 14, V4(1, 2), mac_a, mac_b}},
 };
 
 /* ------------------------------------------------------------------ */
@@ -934,7 +1423,7 @@ static void run_case(const struct decode_case *c) {
 
     c->build(&f);
     enum nf_drop_reason reason =
-        nf_decode_packet(c->linktype, c->decode_tunnels, f.bytes, f.length, f.length, &packet);
+        nf_decode_packet(c->linktype, c->flags, f.bytes, f.length, f.length, &packet);
 
     if (reason != c->reason) {
         printf("FAIL %s: reason expected \"%s\", got \"%s\"\n", c->name,
@@ -959,7 +1448,8 @@ static void run_truncations(void) {
             uint8_t *start = copy + FRAME_CAPACITY - length;
 
             memcpy(start, f.bytes, length);
-            nf_decode_packet(cases[i].linktype, 1, start, length, length, &packet);
+            nf_decode_packet(cases[i].linktype, cases[i].flags | NF_DECODE_FLAG_TUNNELS, start,
+                             length, length, &packet);
         }
     }
 }
@@ -982,7 +1472,17 @@ static void run_misc(void) {
     static const int unsupported[] = {-1, 105, 108, 239, 276, 51};
     for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
         check_number("unsupported link type", "result", 0,
-                     (uint64_t)nf_decode_supports_linktype(unsupported[i], 0));
+                     (uint64_t)nf_decode_supports_linktype(unsupported[i], NF_DECODE_FLAG_TUNNELS));
+    static const int extended_only[] = {108, 276};
+    for (size_t i = 0; i < sizeof(extended_only) / sizeof(extended_only[0]); i++)
+        check_number("extended link type", "result", 1,
+                     (uint64_t)nf_decode_supports_linktype(extended_only[i],
+                                                           NF_DECODE_FLAG_EXTENDED));
+    for (size_t i = 0; i < sizeof(supported) / sizeof(supported[0]); i++)
+        check_number("supported link type extended", "result", 1,
+                     (uint64_t)nf_decode_supports_linktype(supported[i], EXTENDED));
+    check_number("unsupported link type extended", "result", 0,
+                 (uint64_t)nf_decode_supports_linktype(105, EXTENDED));
 
     for (int reason = 0; reason < NF_DROP_REASON_COUNT; reason++) {
         const char *text = nf_drop_reason_name((enum nf_drop_reason)reason);

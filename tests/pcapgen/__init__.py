@@ -6,8 +6,8 @@ The package has these modules, all re-exported here so tests can write
 * ``capture``: classic pcap (either byte order, microsecond or nanosecond magic, any link
   type, per-record caplen/wirelen override) and pcapng (SHB, IDB with if_tsresol, EPB; several
   sections by concatenating the bytes of several ``pcapng_section`` calls);
-* ``link``, ``ip``, ``tunnels``: link layers, IPv4/IPv6 with extension headers, UDP/TCP/ICMP,
-  GTP-U/TZSP/CAPWAP;
+* ``link``, ``ip``, ``tunnels``: link layers (SLL2 and DLT_LOOP included), IPv4/IPv6 with
+  extension headers, UDP/TCP/ICMP, GTP-U/TZSP/CAPWAP/VXLAN/Teredo, GRE and ERSPAN;
 * ``payloads``: DNS, mDNS, HTTP, TLS, DHCP;
 * ``conversations``: frames of a two-endpoint exchange with TCP sequence numbers kept for you;
 * ``sample``: the records of examples/sample.pcap.
@@ -107,12 +107,16 @@ from .ip import (
     udp_packet,
 )
 from .link import (
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_LOOP,
     cisco_hdlc,
+    dlt_loop,
     dlt_null,
     ethernet,
     ethernet_8023,
     ieee80211_data,
     linux_sll,
+    linux_sll2,
     llc_snap,
     mpls,
     ppp,
@@ -142,12 +146,23 @@ from .sample import (
 )
 from .tunnels import (
     CAPWAP_DATA_PORT,
+    GRE_ERSPAN_II,
+    GRE_ERSPAN_III,
+    GRE_TRANSPARENT_ETHERNET,
     GTP_U_PORT,
+    IPPROTO_GRE,
+    TEREDO_PORT,
     TZSP_PORT,
+    VXLAN_PORT,
     capwap_data,
     capwap_wifi,
+    erspan_ii,
+    erspan_iii,
+    gre,
     gtp_u,
+    teredo,
     tzsp,
+    vxlan,
 )
 
 __all__ = [
@@ -161,6 +176,8 @@ __all__ = [
     "LINKTYPE_IEEE802_11_RADIOTAP",
     "LINKTYPE_IPV4",
     "LINKTYPE_IPV6",
+    "LINKTYPE_LOOP",
+    "LINKTYPE_LINUX_SLL2",
     "ETHERTYPE_IPV4",
     "ETHERTYPE_IPV6",
     "ETHERTYPE_VLAN",
@@ -209,7 +226,9 @@ __all__ = [
     "stp_bpdu",
     "ethernet_8023",
     "linux_sll",
+    "linux_sll2",
     "dlt_null",
+    "dlt_loop",
     "ppp",
     "ppp_serial",
     "cisco_hdlc",
@@ -242,6 +261,17 @@ __all__ = [
     "tzsp",
     "capwap_data",
     "capwap_wifi",
+    "VXLAN_PORT",
+    "TEREDO_PORT",
+    "IPPROTO_GRE",
+    "GRE_TRANSPARENT_ETHERNET",
+    "GRE_ERSPAN_II",
+    "GRE_ERSPAN_III",
+    "gre",
+    "erspan_ii",
+    "erspan_iii",
+    "vxlan",
+    "teredo",
     "dns_name",
     "dns_query",
     "dns_response",

@@ -103,6 +103,35 @@ def dlt_null(payload: bytes, family: int = 2, byteorder: str = "little") -> byte
     return family.to_bytes(4, byteorder) + payload
 
 
+LINKTYPE_LOOP = 108
+LINKTYPE_LINUX_SLL2 = 276
+
+
+def linux_sll2(
+    payload: bytes,
+    protocol: int = ETHERTYPE_IPV4,
+    interface_index: int = 1,
+    arphrd_type: int = 1,
+    packet_type: int = 0,
+    address: str | bytes = CLIENT_MAC,
+) -> bytes:
+    """Build a 20-byte Linux cooked-capture v2 (SLL2) header followed by ``payload``.
+
+    Layout: protocol, reserved, interface index, ARPHRD type, packet type, address length,
+    and an 8-byte address field (the 6-byte MAC padded with zeros).
+    """
+    header = struct.pack("!HHIHBB", protocol, 0, interface_index, arphrd_type, packet_type, 6)
+    return header + mac_bytes(address) + b"\x00\x00" + payload
+
+
+def dlt_loop(payload: bytes, family: int = 2) -> bytes:
+    """Prefix the 4-byte address family of OpenBSD's DLT_LOOP, always in network byte order.
+
+    AF_INET is 2; AF_INET6 is 24 (NetBSD, OpenBSD), 28 (FreeBSD) or 30 (macOS).
+    """
+    return family.to_bytes(4, "big") + payload
+
+
 def ppp(payload: bytes, protocol: int = PPP_IPV4) -> bytes:
     """Prefix a bare 2-byte PPP protocol field (LINKTYPE_PPP without address/control)."""
     return struct.pack("!H", protocol) + payload
