@@ -266,6 +266,13 @@ class NFStreamer:
         anonymize_key: Optional[bytes] = None,
     ) -> int: ...
     def _core_columns(self) -> list[str]: ...
-    def stats(self) -> dict[str, Any]: ...
+    def stats(self) -> dict[str, Any]:
+        """Packet and flow counters of the most recent iteration.
+
+        Keys: packets_read, packets_processed, packets_ignored, ignored_by_reason (dict),
+        flows_created, flows_expired, flows_active, files_truncated, and for live capture
+        packets_dropped_by_kernel and packets_dropped_by_interface (libpcap's ps_drop and
+        ps_ifdrop). During live capture the values are refreshed at least every 0.25 s.
+        """
 
 def _rebuild_flow(keys: Iterable[str], values: Iterable[Any], /) -> NFlow: ...

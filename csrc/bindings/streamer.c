@@ -10,7 +10,7 @@
  * captures raise CaptureError. Iteration itself is in iterator.c.
  *
  * A source that is not a file but names a network interface (it has an
- * entry in /sys/class/net) selects live capture; the interface is opened
+ * entry in /sys/class/net) selects live capture. The interface is opened
  * when iteration starts. promiscuous_mode, snapshot_length,
  * performance_report and socket_buffer_size only matter for live capture,
  * and n_meters > 1 only for live capture too (capture files use one meter).

@@ -6,9 +6,9 @@
  * PACKET_FANOUT hash group, so the kernel hands each flow (both
  * directions, after IP defragmentation) to one meter, and every flow is
  * whole in one meter. A meter's thread reads, decodes and meters packets
- * and moves its expired flows to one ready queue shared under a mutex;
- * the consumer takes flows in the order they arrive there, which is
- * where ids come from. Threads never run hooks, so plugins are rejected
+ * and moves its expired flows to one ready queue shared under a mutex.
+ * The consumer takes flows in the order they arrive there, and ids
+ * follow that order. Threads never run hooks, so plugins are rejected
  * before a group is made.
  *
  * Stop: a request makes each thread close its handle, expire its cached
@@ -160,7 +160,7 @@ static void *run_worker(void *argument)
     if (status != 0)
         record_failure(worker, status, worker->errbuf);
     else
-        nf_meter_flush(worker->meter); /* cannot fail: meters in a group have no hooks */
+        nf_meter_flush(worker->meter); /* fails only through hooks, and group meters have none */
     publish(worker);
     pthread_mutex_lock(&group->lock);
     group->running--;
