@@ -14,6 +14,8 @@ Inner packets used throughout:
 * REQUEST6: IPv6 UDP fd00::1:7000 -> fd00::2:7001, no payload: 40 + 8 = 48 bytes
 """
 
+from pathlib import Path
+
 import pcapgen
 import pytest
 from pcapgen import CLIENT_MAC, SERVER_MAC, make_records, udp_packet, write_pcap
@@ -518,3 +520,44 @@ def test_extended_decoding_keyword_only(tmp_path):
 
     with pytest.raises(TypeError):
         NFStreamer(*positional, False)
+
+
+# --------------------------------------------------------------------------------------------
+# Conformance corpus
+# --------------------------------------------------------------------------------------------
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "conformance" / "nfstream"
+CAPTURES = sorted((CORPUS / "pcaps").glob("*")) if CORPUS.is_dir() else []
+# The only corpus capture with an encapsulation that extended decoding adds.
+TEREDO_CAPTURE = "teredo.pcap"
+
+
+def corpus_rows(path, **params):
+    try:
+        rows, _, _ = meter(path, **params)
+    except CaptureError as error:
+        return str(error)
+    return rows
+
+
+@pytest.mark.skipif(not CAPTURES, reason="conformance corpus not found beside the repository")
+def test_corpus_changes_only_teredo():
+    changed = []
+    for capture in CAPTURES:
+        if corpus_rows(capture) != corpus_rows(capture, extended_decoding=True):
+            changed.append(capture.name)
+
+    assert changed == [TEREDO_CAPTURE]
+
+
+@pytest.mark.skipif(not CAPTURES, reason="conformance corpus not found beside the repository")
+def test_corpus_teredo_inner_flows():
+    capture = CORPUS / "pcaps" / TEREDO_CAPTURE
+    outer = corpus_rows(capture)
+    inner = corpus_rows(capture, extended_decoding=True)
+
+    assert [row[7] for row in inner] == [TUNNEL_TEREDO] * 5
+    assert {row[5] for row in inner} == {6}
+    # Same packets and bytes, regrouped by inner IPv6 endpoints (checked with tshark).
+    assert sum(row[8] for row in inner) == sum(row[8] for row in outer) == 24
+    assert sum(row[9] for row in inner) == sum(row[9] for row in outer)

@@ -18,11 +18,11 @@
  * NF_DECODE_FLAG_EXTENDED adds what nfstream does not decode: the Linux
  * SLL2 and DLT_LOOP link types, 802.1ad (0x88A8) and 0x9100 VLAN tags,
  * and, together with NF_DECODE_FLAG_TUNNELS, GRE, ERSPAN, VXLAN and
- * Teredo. Extended tunnel decoding reads the real protocol of the outer
- * IP header, so it finds the UDP header behind IPv6 at the right offset
- * and ignores the announced type. Each new header is one small function
- * that re-enters the link or IP stage. Without the flag every new path is
- * skipped and the result is nfstream's.
+ * Teredo. Extended tunnel decoding also reads the real protocol of the
+ * outer IP header, whatever type the link layer announced, and finds the
+ * UDP header behind IPv6 at the right offset. Each new header is one small
+ * function that re-enters the link or IP stage. Without the flag every
+ * new path is skipped and the result is nfstream's.
  *
  * Known limits, all on purpose:
  * - nfstream keeps offsets in 16 bits; this decoder keeps them in
@@ -732,7 +732,7 @@ static enum nf_drop_reason nf_enter_ip(struct nf_decoder *decoder, uint32_t offs
 
 /*
  * ERSPAN type I or II (GRE protocol 0x88BE). Type II has an 8-byte
- * header with version 1 and is sent with the GRE sequence number; type I
+ * header with version 1 and is sent with the GRE sequence number. Type I
  * has no header and no sequence number. Another version stays plain GRE.
  */
 static enum nf_drop_reason nf_decode_erspan_ii(struct nf_decoder *decoder, uint32_t offset,
@@ -857,8 +857,9 @@ static enum nf_drop_reason nf_decode_teredo(struct nf_decoder *decoder, uint32_t
 
 /*
  * Looks for a tunnel in the UDP datagram at `udp`. nfstream's tunnels
- * come first, in nfstream's order; VXLAN and Teredo need extended
- * decoding. A UDP header that does not fit drops the frame, as in nfstream.
+ * come first, in nfstream's order. VXLAN and Teredo need extended
+ * decoding and the first fragment. A UDP header that does not fit drops
+ * the frame, as in nfstream.
  */
 static enum nf_drop_reason nf_decode_udp_tunnel(struct nf_decoder *decoder, uint32_t udp) {
     struct nf_cursor *frame = &decoder->frame;
@@ -880,7 +881,7 @@ static enum nf_drop_reason nf_decode_udp_tunnel(struct nf_decoder *decoder, uint
         nf_decode_capwap(decoder, payload);
         return NF_DROP_NONE;
     }
-    if (!(decoder->flags & NF_DECODE_FLAG_EXTENDED))
+    if (!(decoder->flags & NF_DECODE_FLAG_EXTENDED) || decoder->header_fragment != 0)
         return NF_DROP_NONE;
     if (destination_port == NF_PORT_VXLAN)
         return nf_decode_vxlan(decoder, payload);
@@ -890,36 +891,34 @@ static enum nf_drop_reason nf_decode_udp_tunnel(struct nf_decoder *decoder, uint
 }
 
 /*
- * Extended tunnel decoding uses the protocol, fragment offset and L4
- * offset of the IP header actually present, so it works behind IPv6
- * extension headers and whatever type the link layer announced. A later
- * IPv4 fragment carries no tunnel header and is left alone.
- */
-static enum nf_drop_reason nf_decode_tunnel_extended(struct nf_decoder *decoder) {
-    if (decoder->header_fragment != 0)
-        return NF_DROP_NONE;
-    if (decoder->header_protocol == NF_IPPROTO_GRE)
-        return nf_decode_gre(decoder, decoder->l4_offset);
-    if (decoder->header_protocol == NF_IPPROTO_UDP)
-        return nf_decode_udp_tunnel(decoder, decoder->l4_offset);
-    return NF_DROP_NONE;
-}
-
-/*
- * Looks for a tunnel when NF_DECODE_FLAG_TUNNELS is set. Without extended
- * decoding only UDP counts, with the protocol read as nfstream reads it,
- * and the UDP header is taken at ip_offset + ip_length. Behind IPv6 that
- * is the L4 length rather than the header length. This is nfstream's
- * quirk, kept because it decides which frames it drops.
+ * Looks for a tunnel when NF_DECODE_FLAG_TUNNELS is set. nfstream only
+ * looks behind UDP, with the protocol as it reads it (only for an
+ * announced type 0x0800, else a stale or zero value), and takes the UDP
+ * header at ip_offset + ip_length. Behind IPv6 that is the L4 length
+ * rather than the header length, an nfstream quirk kept because it
+ * decides which frames nfstream drops.
+ *
+ * Extended decoding keeps that rule, so nfstream's tunnels decode as
+ * before behind IPv4. It also finds GRE and UDP through the protocol of
+ * the IP header actually present. It takes the UDP header at the real L4
+ * offset, after any IPv6 extension headers. A later IPv4 fragment holds
+ * no tunnel header, so only nfstream's rule applies to it.
  */
 static enum nf_drop_reason nf_decode_tunnel(struct nf_decoder *decoder) {
+    int extended = (decoder->flags & NF_DECODE_FLAG_EXTENDED) && decoder->header_fragment == 0;
+    int behind_udp = decoder->protocol == NF_IPPROTO_UDP;
+
     decoder->next = NF_STAGE_TRANSPORT;
     if (!(decoder->flags & NF_DECODE_FLAG_TUNNELS))
         return NF_DROP_NONE;
-    if (decoder->flags & NF_DECODE_FLAG_EXTENDED)
-        return nf_decode_tunnel_extended(decoder);
-    if (decoder->protocol != NF_IPPROTO_UDP)
+    if (extended && decoder->header_protocol == NF_IPPROTO_GRE)
+        return nf_decode_gre(decoder, decoder->l4_offset);
+    if (extended && decoder->header_protocol == NF_IPPROTO_UDP)
+        behind_udp = 1;
+    if (!behind_udp)
         return NF_DROP_NONE;
+    if (decoder->flags & NF_DECODE_FLAG_EXTENDED)
+        return nf_decode_udp_tunnel(decoder, decoder->l4_offset);
     return nf_decode_udp_tunnel(decoder, decoder->ip_offset + decoder->ip_length);
 }
 

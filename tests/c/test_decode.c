@@ -999,6 +999,16 @@ static void build_vxlan_over_ipv6_hop_by_hop(struct frame *f) {
     put_inner_ethernet_udp(f);
 }
 
+/* DLT_NULL with a little-endian AF_INET announces IPv6, so nfstream never reads the protocol. */
+static void build_null_little_endian_vxlan(struct frame *f) {
+    put_le16(f, 2);
+    put_le16(f, 0);
+    put_ipv4_full(f, 17, 28 + 8 + 42, 0, "172.16.0.1", "172.16.0.2");
+    put_udp(f, 40000, 4789, 8 + 42);
+    put_vxlan(f, 0x08);
+    put_inner_ethernet_udp(f);
+}
+
 /* IPv6 UDP 1000 -> 2000 with addresses V6 (48 bytes), as Teredo carries it. */
 static void put_inner_ipv6_udp(struct frame *f) {
     put_ipv6(f, 17, 8);
@@ -1338,6 +1348,10 @@ static const struct decode_case cases[] = {
      {4, 17, 1000, 2000, 28, 8, 0, 0, NF_TUNNEL_VXLAN, 0, 84, V4_INNER, mac_c, mac_d}},
     {"vxlan over ipv6 hop by hop", 1, EXTENDED, build_vxlan_over_ipv6_hop_by_hop, NF_DROP_NONE,
      {4, 17, 1000, 2000, 28, 8, 0, 0, NF_TUNNEL_VXLAN, 0, 92, V4_INNER, mac_c, mac_d}},
+    {"vxlan null little endian", 0, EXTENDED, build_null_little_endian_vxlan, NF_DROP_NONE,
+     {4, 17, 1000, 2000, 28, 8, 0, 0, NF_TUNNEL_VXLAN, 0, 54, V4_INNER, mac_c, mac_d}},
+    {"vxlan null little endian default", 0, 1, build_null_little_endian_vxlan, NF_DROP_NONE,
+     {4, 17, 40000, 4789, 78, 58, 50, 0, 0, 0, 4, OUTER_V4, NULL, NULL}},
     {"teredo", 1, EXTENDED, build_teredo, NF_DROP_NONE,
      {6, 17, 1000, 2000, 8, 8, 0, 0, NF_TUNNEL_TEREDO, 0, 42, V6, mac_a, mac_b}},
     {"teredo not extended", 1, 1, build_teredo, NF_DROP_NONE,
