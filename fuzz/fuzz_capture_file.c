@@ -5,7 +5,7 @@
  * The input is written to a file in /dev/shm (falling back to /tmp)
  * because nf_engine_create takes paths. Each input runs twice: once alone
  * without a filter, and once listed twice (so the engine switches files)
- * with a BPF filter. Dissection stays off: creating an nDPI module per
+ * with a BPF filter and extended decoding. Dissection stays off: creating an nDPI module per
  * run would dominate the time, and fuzz_decode_meter covers dissection.
  * Every flow handed out is freed; the engine is freed after the last one.
  */
@@ -42,7 +42,7 @@ static int write_input(const char *path, const uint8_t *data, size_t size)
 }
 
 static void run_engine(const char *const *paths, size_t count, const char *filter,
-                       int accounting_mode)
+                       int accounting_mode, int extended_decoding)
 {
     struct nf_config config = {0};
     char errbuf[NF_ERRBUF_SIZE];
@@ -54,6 +54,7 @@ static void run_engine(const char *const *paths, size_t count, const char *filte
     config.path_count = count;
     config.bpf_filter = filter;
     config.decode_tunnels = 1;
+    config.extended_decoding = extended_decoding;
     config.idle_timeout_ms = 120000;
     config.active_timeout_ms = 1800000;
     config.accounting_mode = accounting_mode;
@@ -80,8 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (write_input(path, data, size) != 0)
         return 0;
-    run_engine(&path, 1, NULL, 0);
-    run_engine(twice, 2, "udp or (ip6 and tcp) or vlan", (int)(size % 4));
+    run_engine(&path, 1, NULL, 0, 0);
+    run_engine(twice, 2, "udp or (ip6 and tcp) or vlan", (int)(size % 4), 1);
     unlink(path);
     return 0;
 }

@@ -3,7 +3,8 @@
  * meter, without libpcap.
  *
  * Input layout (all integers big-endian):
- *   byte 0  link type, an index into the decoder's supported list
+ *   byte 0  low 4 bits: link type, an index into LINKTYPES (modulo its
+ *           size); bit 4: extended decoding
  *   byte 1  bit 0 decode_tunnels; bits 1-2 n_dissections (0, 1, 20, 20);
  *           bits 3-4 accounting mode; bit 5 splt_analysis 5 instead of 0;
  *           bit 6 sync_app_info; bit 7 install hooks that force expiry
@@ -25,7 +26,8 @@
 
 #include "internal.h"
 
-static const int LINKTYPES[] = {0, 1, 9, 12, 14, 50, 101, 104, 113, 127, 228, 229};
+/* The decoder's link types; 108 (LOOP) and 276 (LINUX_SLL2) need extended decoding. */
+static const int LINKTYPES[] = {0, 1, 9, 12, 14, 50, 101, 104, 113, 127, 228, 229, 108, 276};
 static const unsigned DISSECTIONS[] = {0, 1, 20, 20};
 static const uint64_t TIMEOUTS_MS[] = {0, 1, 5, 10, 50, 100, 500, 1000, 5000, 10000,
                                        60000, 120000, 1800000, 3600000, UINT32_MAX,
@@ -68,7 +70,8 @@ static void parse_config(const uint8_t *data, struct nf_config *config, int *lin
                          int *use_hooks)
 {
     memset(config, 0, sizeof(*config));
-    *linktype = LINKTYPES[data[0] % (sizeof(LINKTYPES) / sizeof(LINKTYPES[0]))];
+    *linktype = LINKTYPES[(data[0] & 15) % (sizeof(LINKTYPES) / sizeof(LINKTYPES[0]))];
+    config->extended_decoding = (data[0] >> 4) & 1;
     config->decode_tunnels = data[1] & 1;
     config->n_dissections = DISSECTIONS[(data[1] >> 1) & 3];
     config->accounting_mode = (data[1] >> 3) & 3;
@@ -80,7 +83,7 @@ static void parse_config(const uint8_t *data, struct nf_config *config, int *lin
 }
 
 /* Decodes and meters every frame. Returns 0, or the meter's error. */
-static int feed_frames(struct nf_meter *meter, int linktype, int decode_tunnels,
+static int feed_frames(struct nf_meter *meter, int linktype, int decode_flags,
                        const uint8_t *data, size_t size)
 {
     uint64_t time_ns = UINT64_C(1600000000) * UINT64_C(1000000000);
@@ -102,7 +105,7 @@ static int feed_frames(struct nf_meter *meter, int linktype, int decode_tunnels,
             return NF_ENOMEM;
         memcpy(frame, data, caplen);
         time_ns += (uint64_t)((int64_t)step_ms * (int64_t)NF_NS_PER_MS);
-        if (nf_decode_packet(linktype, decode_tunnels, frame, caplen,
+        if (nf_decode_packet(linktype, decode_flags, frame, caplen,
                              (uint32_t)((int64_t)caplen + excess), &packet) == NF_DROP_NONE) {
             packet.time_ns = time_ns;
             status = nf_meter_process(meter, &packet);
@@ -135,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                             use_hooks ? &hooks : NULL, &stats);
     if (meter == NULL)
         return 0;
-    feed_frames(meter, linktype, config.decode_tunnels, data + NF_FUZZ_HEADER,
+    feed_frames(meter, linktype, nf_config_decode_flags(&config), data + NF_FUZZ_HEADER,
                 size - NF_FUZZ_HEADER);
     /* Pop half the flows before the flush, so nf_meter_free also meets queued ones. */
     if (nf_meter_flush(meter) == 0 && (size & 1) == 0) {

@@ -23,7 +23,8 @@ SAMPLE = REPO_ROOT / "examples" / "sample.pcap"
 
 # Index of each link type in LINKTYPES of fuzz_decode_meter.c.
 LINKTYPE_INDEX = {0: 0, 1: 1, 9: 2, 12: 3, 14: 4, 50: 5, 101: 6, 104: 7, 113: 8, 127: 9, 228: 10,
-                  229: 11}
+                  229: 11, 108: 12, 276: 13}
+EXTENDED_DECODING = 0x10  # bit 4 of the first byte
 
 
 def read_pcap_frames(path: Path) -> list[bytes]:
@@ -71,6 +72,33 @@ def tunnel_samples(inner: bytes) -> list[bytes]:
     return samples
 
 
+def extended_tunnel_samples(inner: bytes) -> list[bytes]:
+    """Return packets carrying ``inner`` in the tunnels that only extended decoding reads."""
+    inner_ethernet = link.ethernet(inner)
+    inner6 = pcapgen.udp_packet("2001:db8::1", "2001:db8::2", 40000, 53, b"teredo")
+    gre = pcapgen.IPPROTO_GRE
+    return [
+        ipgen.ip_packet(tunnels.gre(inner, 0x0800, key=7), "10.0.0.1", "10.0.0.2", gre),
+        ipgen.ip_packet(tunnels.gre(inner_ethernet, 0x6558), "10.0.0.1", "10.0.0.2", gre),
+        ipgen.ip_packet(
+            tunnels.gre(tunnels.erspan_ii(inner_ethernet), 0x88BE, sequence=1),
+            "10.0.0.1",
+            "10.0.0.2",
+            gre,
+        ),
+        ipgen.ip_packet(
+            tunnels.gre(tunnels.erspan_iii(inner_ethernet, platform=bytes(8)), 0x22EB),
+            "10.0.0.1",
+            "10.0.0.2",
+            gre,
+        ),
+        pcapgen.udp_packet("10.0.0.1", "10.0.0.2", 40000, 4789, tunnels.vxlan(inner_ethernet)),
+        pcapgen.udp_packet(
+            "10.0.0.1", "10.0.0.2", 3544, 3544, tunnels.teredo(inner6, origin=(3544, "1.2.3.4"))
+        ),
+    ]
+
+
 def link_frames(packet: bytes) -> dict[int, bytes]:
     """Return ``packet`` wrapped for each link type, keyed by DLT number."""
     v6 = packet[0] >> 4 == 6
@@ -86,12 +114,17 @@ def link_frames(packet: bytes) -> dict[int, bytes]:
         113: link.linux_sll(packet, ethertype),
         127: link.radiotap_wifi(packet),
         228 if not v6 else 229: packet,
+        108: link.dlt_null(packet, family=30 if v6 else 2, byteorder="big"),
+        276: link.linux_sll2(packet, ethertype),
     }
 
 
-def decode_meter_input(linktype: int, options: int, timeouts: int, frames: list[bytes]) -> bytes:
+def decode_meter_input(
+    linktype: int, options: int, timeouts: int, frames: list[bytes], extended: bool = False
+) -> bytes:
     """Encode one fuzz_decode_meter input: 3 header bytes, then framed records 10 ms apart."""
-    parts = [bytes([LINKTYPE_INDEX[linktype], options, timeouts])]
+    first = LINKTYPE_INDEX[linktype] | (EXTENDED_DECODING if extended else 0)
+    parts = [bytes([first, options, timeouts])]
     for frame in frames:
         parts.append(struct.pack(">HhB", len(frame), 10, 0) + frame)
     return b"".join(parts)
@@ -110,9 +143,14 @@ def write_decode_meter(folder: Path) -> int:
     packets += tunnel_samples(packets[0])
     for index, packet in enumerate(packets):
         for linktype, frame in link_frames(packet).items():
-            data = decode_meter_input(linktype, 0x05, 0x97, [frame, frame])
+            data = decode_meter_input(linktype, 0x05, 0x97, [frame, frame], extended=index % 2)
             (folder / f"link{linktype}-{index}").write_bytes(data)
             count += 1
+    for index, packet in enumerate(extended_tunnel_samples(packets[0])):
+        frame = link.ethernet(packet)
+        data = decode_meter_input(1, 0x05, 0x97, [frame, frame], extended=True)
+        (folder / f"extended-tunnel-{index}").write_bytes(data)
+        count += 1
     return count
 
 
@@ -132,7 +170,10 @@ def write_capture_file(folder: Path) -> int:
     count = 4
     packets = ip_samples()
     packets += tunnel_samples(packets[0])
-    for linktype in (0, 9, 12, 50, 104, 113, 127, 228):
+    frames = [link.ethernet(packet) for packet in extended_tunnel_samples(packets[0])]
+    (folder / "extended-tunnels.pcap").write_bytes(pcapgen.pcap_bytes(pcapgen.make_records(frames)))
+    count += 1
+    for linktype in (0, 9, 12, 50, 104, 108, 113, 127, 228, 276):
         frames = [link_frames(packet).get(linktype) for packet in packets]
         frames = [frame for frame in frames if frame is not None]
         data = pcapgen.pcap_bytes(pcapgen.make_records(frames), linktype=linktype)

@@ -31,6 +31,8 @@ static int replay_file(const char *path)
         return -1;
     }
     fclose(file);
+    /* Named before the run, so a sanitizer report follows the name of its input. */
+    fprintf(stderr, "replay: %s\n", path);
     LLVMFuzzerTestOneInput(data, (size_t)size);
     free(data);
     return 0;

@@ -25,13 +25,15 @@ from pathlib import Path
 
 import pytest
 
+import nfstream
 import pcapgen
 from pcapgen import Interface, Record, link, pcap_bytes, pcapng_section
 
 CONFORMANCE_PCAPS = (
     Path(__file__).resolve().parents[1].parent / "shared" / "conformance" / "nfstream" / "pcaps"
 )
-REPO_ROOT = Path(__file__).resolve().parents[1]
+# The child imports the same nfstream as this process, such as a sanitized build elsewhere.
+PACKAGE_PARENT = Path(nfstream.__file__).resolve().parents[1]
 SEED = 20240611
 FLIPPED_CAPTURES = 30
 FLIPS_PER_CAPTURE = 16
@@ -76,7 +78,7 @@ def run_child(paths: list[Path], **options) -> dict[str, dict]:
     Fails the test, naming the file in progress, when the child dies or times out.
     """
     env = dict(os.environ, NF_BROKEN_OPTIONS=json.dumps(options))
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))
     command = [sys.executable, "-c", CHILD_SCRIPT, *map(str, paths)]
     try:
         result = subprocess.run(
