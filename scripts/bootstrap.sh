@@ -17,8 +17,9 @@
 set -euo pipefail
 
 SYSTEM_PACKAGES=(build-essential pkg-config libpcap-dev libndpi-dev python3-dev python3-venv)
-# The tests also compare with ndpiReader and tshark and build fuzz harnesses with clang.
-TEST_PACKAGES=(libndpi-bin tshark clang)
+# The tests also compare with ndpiReader and tshark, build fuzz harnesses with clang and
+# capture live inside network namespaces made with ip (iproute2).
+TEST_PACKAGES=(libndpi-bin tshark clang iproute2)
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv_dir="$repo_root/.venv"

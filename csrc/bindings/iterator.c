@@ -104,13 +104,13 @@ static void nf_iterator_fill_config(struct nf_iterator_object *self,
     config->n_dissections = options->n_dissections;
     config->splt_analysis = options->splt_analysis;
     config->sync_app_info = self->plugin_count > 0;
+    config->n_meters = options->n_meters;
     if (options->live) {
         config->interface = self->paths[0];
         config->path_count = 0;
         config->promiscuous_mode = options->promiscuous_mode;
         config->snapshot_length = options->snapshot_length;
         config->socket_buffer_size = options->socket_buffer_size;
-        config->n_meters = options->n_meters;
     }
 }
 

@@ -12,8 +12,9 @@
  * A source that is not a file but names a network interface (it has an
  * entry in /sys/class/net) selects live capture. The interface is opened
  * when iteration starts. promiscuous_mode, snapshot_length,
- * performance_report and socket_buffer_size only matter for live capture,
- * and n_meters > 1 only for live capture too (capture files use one meter).
+ * performance_report and socket_buffer_size only matter for live capture.
+ * n_meters > 1 runs meters in threads for files and interfaces alike;
+ * with plugins a capture file uses one meter, because hooks need the GIL.
  */
 #include "bindings.h"
 
@@ -80,7 +81,7 @@ static const struct nf_parameter nf_parameters[NF_PARAMETER_COUNT] = {
     {"n_dissections", NF_KIND_INT, 0, 255, 20, "an integer in [0, 255] (packets)"},
     {"statistical_analysis", NF_KIND_BOOL, 0, 1, 0, "True or False"},
     {"splt_analysis", NF_KIND_INT, 0, 65535, 0, "an integer in [0, 65535] (packets)"},
-    {"n_meters", NF_KIND_INT, 0, NF_MAX_INT32, 0, "an integer >= 0 (0 chooses automatically)"},
+    {"n_meters", NF_KIND_INT, 0, 256, 0, "an integer in [0, 256] (0 means one meter)"},
     {"max_nflows", NF_KIND_INT, 0, LLONG_MAX, 0, "an integer >= 0 (0 for no limit)"},
     {"performance_report", NF_KIND_INT, 0, LLONG_MAX, 0,
      "an integer >= 0 (seconds between reports, 0 to disable)"},

@@ -13,7 +13,7 @@
  * but returns NF_ENGINE_WAITING at least every NF_LIVE_WAKE_MS, so the
  * caller can check for signals, and moves the meter's clock to wall time
  * when reads time out. A stop request closes the handle and flushes the
- * cache. Several live meters run in threads (live.c).
+ * cache. Several meters run in threads (meter_group.c), live or over files.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -37,10 +37,13 @@ struct nf_engine {
     int stop_requested;
     uint64_t last_refresh_ms;      /* monotonic time of the last clock advance */
     struct nf_hooks hooks;         /* for on_wait_begin and on_wait_end */
-    struct nf_live_group *group;   /* several meters; then capture and meter are NULL */
+    struct nf_meter_group *group;   /* several meters; then capture and meter are NULL */
     unsigned meter_count;
     uint64_t *meter_processed;     /* packets per meter, meter_count entries */
 };
+
+/* Each meter is a thread with its own handle; more than this only wastes memory. */
+#define NF_MAX_METERS 256
 
 /* Distinguishes the fanout groups of several engines in one process. */
 static atomic_uint nf_engine_instances;
@@ -79,6 +82,11 @@ static int check_config(const struct nf_config *config, const struct nf_hooks *h
                  config->accounting_mode);
         return NF_EINVAL;
     }
+    if (config->n_meters > NF_MAX_METERS) {
+        snprintf(errbuf, NF_ERRBUF_SIZE, "invalid n_meters %u: expected at most %d",
+                 config->n_meters, NF_MAX_METERS);
+        return NF_EINVAL;
+    }
     if (config->n_dissections > 255 || config->splt_analysis > 65535) {
         snprintf(errbuf, NF_ERRBUF_SIZE,
                  "invalid n_dissections %u or splt_analysis %u: expected 0-255 and 0-65535",
@@ -102,7 +110,7 @@ static struct nf_engine *create_live(struct nf_engine *engine, const struct nf_c
     engine->last_refresh_ms = nf_clock_monotonic_ms();
     if (config->n_meters > 1) {
         engine->meter_count = config->n_meters;
-        engine->group = nf_live_group_create(config, fanout_group_id(), errbuf, error);
+        engine->group = nf_meter_group_create(config, fanout_group_id(), errbuf, error);
         if (engine->group != NULL)
             return engine;
         goto fail;
@@ -154,6 +162,13 @@ struct nf_engine *nf_engine_create(const struct nf_config *config, const struct 
         engine->hooks = *hooks;
     if (config->interface != NULL)
         return create_live(engine, config, hooks, errbuf, error);
+    if (config->n_meters > 1 && hooks == NULL) {
+        engine->meter_count = config->n_meters;
+        engine->group = nf_meter_group_create(config, -1, errbuf, error);
+        if (engine->group == NULL)
+            goto fail;
+        return engine;
+    }
     engine->capture = nf_capture_open(config->paths, config->path_count, config->bpf_filter,
                                       nf_config_decode_flags(config), errbuf, error);
     if (engine->capture == NULL)
@@ -305,8 +320,8 @@ static int next_from_group(struct nf_engine *engine, struct nf_flow **flow)
 
     if (engine->failure != 0)
         return engine->failure;
-    status = nf_live_group_next(engine->group, flow, engine->errbuf);
-    nf_live_group_stats(engine->group, &engine->stats, engine->meter_processed);
+    status = nf_meter_group_next(engine->group, flow, engine->errbuf);
+    nf_meter_group_stats(engine->group, &engine->stats, engine->meter_processed);
     if (status < 0)
         engine->failure = status;
     return status;
@@ -333,7 +348,7 @@ int nf_engine_next_flow(struct nf_engine *engine, struct nf_flow **flow)
 void nf_engine_stop(struct nf_engine *engine)
 {
     if (engine->group != NULL)
-        nf_live_group_stop(engine->group);
+        nf_meter_group_stop(engine->group);
     else if (engine->live)
         engine->stop_requested = 1;
 }
@@ -369,6 +384,8 @@ const struct nf_stats *nf_engine_stats(const struct nf_engine *engine)
 
 const char *nf_engine_truncation(const struct nf_engine *engine, uint64_t *packets_read)
 {
+    if (engine->group != NULL)
+        return nf_meter_group_truncation(engine->group, packets_read);
     return nf_capture_truncation(engine->capture, packets_read);
 }
 
@@ -376,7 +393,7 @@ void nf_engine_free(struct nf_engine *engine)
 {
     if (engine == NULL)
         return;
-    nf_live_group_free(engine->group);
+    nf_meter_group_free(engine->group);
     nf_meter_free(engine->meter);
     nf_dissector_free(engine->dissector);
     nf_capture_free(engine->capture);

@@ -145,6 +145,14 @@ struct nf_meter *nf_meter_create(const struct nf_config *config, struct nf_disse
  */
 int nf_meter_process(struct nf_meter *meter, struct nf_packet *packet);
 
+/*
+ * Makes the meter own only flows whose key hash modulo `count` is
+ * `index`; packets of other flows still move its clock and idle scans.
+ * Every meter of a file run reads every packet, so each keeps the same
+ * clock as a single meter and flows come out identical.
+ */
+void nf_meter_set_shard(struct nf_meter *meter, unsigned index, unsigned count);
+
 /* Expires every cached flow in cache order (end of capture). Returns 0 or NF_EHOOK. */
 int nf_meter_flush(struct nf_meter *meter);
 
@@ -169,7 +177,7 @@ struct nf_flow *nf_meter_pop_ready(struct nf_meter *meter);
 void nf_meter_free(struct nf_meter *meter);
 
 /* ------------------------------------------------------------------ */
-/* Live capture with several meters (live.c)                           */
+/* Several meters in threads, and live clocks (meter_group.c)          */
 /* ------------------------------------------------------------------ */
 
 /* CLOCK_REALTIME in nanoseconds, the clock of live packet timestamps. */
@@ -188,15 +196,16 @@ uint64_t nf_live_clock_target_ns(void);
 /* Interval between wall-clock advances and drop counter refreshes of a busy capture. */
 #define NF_LIVE_REFRESH_MS 100
 
-struct nf_live_group;
+struct nf_meter_group;
 
 /*
- * Opens config->n_meters handles on config->interface in one fanout
- * group and starts one thread per meter. Hooks are not supported here.
- * Returns NULL with a message in errbuf and the code in *error.
+ * Opens config->n_meters handles, on config->interface in one fanout
+ * group or on config->paths with one hash shard per meter, and starts one
+ * thread per meter. Hooks are not supported here. Returns NULL with a
+ * message in errbuf and the code in *error.
  */
-struct nf_live_group *nf_live_group_create(const struct nf_config *config, int fanout_group,
-                                           char *errbuf, int *error);
+struct nf_meter_group *nf_meter_group_create(const struct nf_config *config, int fanout_group,
+                                             char *errbuf, int *error);
 
 /*
  * Waits up to NF_LIVE_WAKE_MS for a flow from any meter. Returns 1 with
@@ -204,15 +213,18 @@ struct nf_live_group *nf_live_group_create(const struct nf_config *config, int f
  * was handed out, NF_ENGINE_WAITING, or a negative code with the message
  * copied to errbuf.
  */
-int nf_live_group_next(struct nf_live_group *group, struct nf_flow **flow, char *errbuf);
+int nf_meter_group_next(struct nf_meter_group *group, struct nf_flow **flow, char *errbuf);
 
 /* Asks every meter to close its handle, flush its cache and stop. */
-void nf_live_group_stop(struct nf_live_group *group);
+void nf_meter_group_stop(struct nf_meter_group *group);
 
 /* Sums the meters' counters into total and copies packets processed per meter. */
-void nf_live_group_stats(struct nf_live_group *group, struct nf_stats *total, uint64_t *processed);
+void nf_meter_group_stats(struct nf_meter_group *group, struct nf_stats *total, uint64_t *processed);
+
+/* Path and record count of the last truncated file (file groups), or NULL. */
+const char *nf_meter_group_truncation(const struct nf_meter_group *group, uint64_t *packets_read);
 
 /* Stops and joins the threads, closes the handles, frees every flow. Accepts NULL. */
-void nf_live_group_free(struct nf_live_group *group);
+void nf_meter_group_free(struct nf_meter_group *group);
 
 #endif /* NF_INTERNAL_H */

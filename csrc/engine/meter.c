@@ -39,6 +39,8 @@ struct nf_meter {
     struct nf_flow *ready_tail;
     uint64_t tick_ns;               /* newest packet time seen */
     uint64_t scan_tick_ms;          /* packet time of the last idle scan */
+    unsigned shard_index;           /* meters only flows whose key hash modulo */
+    unsigned shard_count;           /* shard_count is shard_index; 1 meters all */
 };
 
 struct nf_meter *nf_meter_create(const struct nf_config *config, struct nf_dissector *dissector,
@@ -57,7 +59,14 @@ struct nf_meter *nf_meter_create(const struct nf_config *config, struct nf_disse
     if (hooks != NULL)
         meter->hooks = *hooks;
     meter->stats = stats;
+    meter->shard_count = 1;
     return meter;
+}
+
+void nf_meter_set_shard(struct nf_meter *meter, unsigned index, unsigned count)
+{
+    meter->shard_index = index;
+    meter->shard_count = count > 0 ? count : 1;
 }
 
 static void ready_append(struct nf_meter *meter, struct nf_flow *flow)
@@ -166,19 +175,15 @@ static int timeout_reason(const struct nf_meter *meter, const struct nf_flow *fl
     return -1;
 }
 
-static int consume(struct nf_meter *meter, struct nf_packet *packet)
+static int consume(struct nf_meter *meter, struct nf_packet *packet,
+                   const struct nf_flow_key *key, uint64_t hash)
 {
-    struct nf_flow_key key;
-    uint64_t hash;
-    struct nf_flow *flow;
+    struct nf_flow *flow = nf_flow_table_find(&meter->table, key, hash);
     int reason;
     int status;
 
-    nf_flow_key_from_packet(packet, &key);
-    hash = nf_flow_key_hash(&key);
-    flow = nf_flow_table_find(&meter->table, &key, hash);
     if (flow == NULL)
-        return create_flow(meter, packet, &key, hash);
+        return create_flow(meter, packet, key, hash);
     reason = timeout_reason(meter, flow, nf_ms(packet->time_ns));
     if (reason < 0)
         return update_flow(meter, flow, packet);
@@ -186,7 +191,7 @@ static int consume(struct nf_meter *meter, struct nf_packet *packet)
     status = expire(meter, flow);
     if (status != 0)
         return status;
-    return create_flow(meter, packet, &key, hash);
+    return create_flow(meter, packet, key, hash);
 }
 
 /* Expires idle flows from the oldest, collecting them before any hook runs. */
@@ -220,6 +225,8 @@ static int scan_idle(struct nf_meter *meter)
 
 int nf_meter_process(struct nf_meter *meter, struct nf_packet *packet)
 {
+    struct nf_flow_key key;
+    uint64_t hash;
     int scan_due;
     int status;
 
@@ -230,9 +237,14 @@ int nf_meter_process(struct nf_meter *meter, struct nf_packet *packet)
     scan_due = nf_ms(meter->tick_ns) - meter->scan_tick_ms >= NF_SCAN_INTERVAL_MS;
     if (scan_due)
         meter->scan_tick_ms = nf_ms(meter->tick_ns);
+    nf_flow_key_from_packet(packet, &key);
+    hash = nf_flow_key_hash(&key);
+    /* Another shard's packet only moves this meter's clock, as in nfstream's meters. */
+    if (meter->shard_count > 1 && hash % meter->shard_count != meter->shard_index)
+        return scan_due ? scan_idle(meter) : 0;
     meter->stats->packets_processed++;
 
-    status = consume(meter, packet);
+    status = consume(meter, packet, &key, hash);
     if (status != 0)
         return status;
     return scan_due ? scan_idle(meter) : 0;

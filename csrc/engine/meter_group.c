@@ -1,15 +1,21 @@
 /*
- * live.c - live capture with several meters, one thread each, and the
- * clocks that live capture needs.
+ * meter_group.c - several meters, one thread each, over a live interface
+ * or over capture files, and the clocks that live capture needs.
  *
- * Every meter opens its own handle on the interface and joins one
+ * Live: every meter opens its own handle on the interface and joins one
  * PACKET_FANOUT hash group, so the kernel hands each flow (both
- * directions, after IP defragmentation) to one meter, and every flow is
- * whole in one meter. A meter's thread reads, decodes and meters packets
- * and moves its expired flows to one ready queue shared under a mutex.
- * The consumer takes flows in the order they arrive there, and ids
- * follow that order. Threads never run hooks, so plugins are rejected
- * before a group is made.
+ * directions, after IP defragmentation) to one meter.
+ * Files: every meter reads every file and owns the flows whose key hash
+ * falls in its shard; other packets only move its clock, as in nfstream's
+ * meters. Each meter therefore sees the same clock as a single meter and
+ * produces the same flows; only their order across meters differs.
+ *
+ * Either way every flow is whole in one meter. A meter's thread reads,
+ * decodes and meters packets and moves its expired flows to one ready
+ * queue shared under a mutex. The consumer takes flows in the order they
+ * arrive there, and ids follow that order. For files the queue is bounded,
+ * so meters wait for a slow consumer instead of buffering a whole capture.
+ * Threads never run hooks, so plugins use a single meter.
  *
  * Stop: a request makes each thread close its handle, expire its cached
  * flows and end; the consumer keeps taking flows until every thread ended.
@@ -29,10 +35,16 @@
 /* How far behind wall time a quiet meter's clock moves; see nf_live_clock_target_ns. */
 #define NF_LIVE_CLOCK_MARGIN_NS (UINT64_C(500) * NF_NS_PER_MS)
 
-struct nf_live_group;
+/* Flows the shared queue holds before file meters wait for the consumer. */
+#define NF_GROUP_QUEUE_LIMIT 4096
 
-struct nf_live_worker {
-    struct nf_live_group *group;
+/* Frames a file meter reads between two moves of its flows to the shared queue. */
+#define NF_GROUP_PUBLISH_FRAMES 256
+
+struct nf_meter_group;
+
+struct nf_meter_worker {
+    struct nf_meter_group *group;
     pthread_t thread;
     int started;
     struct nf_capture *capture;
@@ -44,18 +56,21 @@ struct nf_live_worker {
     char errbuf[NF_ERRBUF_SIZE];
 };
 
-struct nf_live_group {
+struct nf_meter_group {
     pthread_mutex_t lock;
     pthread_cond_t changed;     /* a flow was queued or a thread ended */
+    pthread_cond_t drained;     /* the consumer took flows, or a stop was requested */
     struct nf_flow *ready_head; /* under lock */
     struct nf_flow *ready_tail;
+    size_t ready_count;         /* under lock */
+    int live;                   /* 1 for an interface, 0 for capture files */
     unsigned running;           /* threads not yet ended, under lock */
     int failure;                /* first thread error, under lock */
     char errbuf[NF_ERRBUF_SIZE];
     atomic_int stop;
     int decode_flags;
     unsigned count;
-    struct nf_live_worker *workers;
+    struct nf_meter_worker *workers;
 };
 
 uint64_t nf_clock_realtime_ns(void)
@@ -84,13 +99,17 @@ uint64_t nf_live_clock_target_ns(void)
 /* ------------------------------------------------------------------ */
 
 /* Moves the worker's ready flows to the shared queue and publishes its counters. */
-static void publish(struct nf_live_worker *worker)
+static void publish(struct nf_meter_worker *worker)
 {
-    struct nf_live_group *group = worker->group;
+    struct nf_meter_group *group = worker->group;
     struct nf_flow *flow;
     int queued = 0;
 
     pthread_mutex_lock(&group->lock);
+    /* A live meter never waits: the kernel would drop packets meanwhile. */
+    while (!group->live && group->ready_count >= NF_GROUP_QUEUE_LIMIT &&
+           !atomic_load(&group->stop))
+        pthread_cond_wait(&group->drained, &group->lock);
     while ((flow = nf_meter_pop_ready(worker->meter)) != NULL) {
         flow->list_prev = group->ready_tail;
         if (group->ready_tail != NULL)
@@ -98,6 +117,7 @@ static void publish(struct nf_live_worker *worker)
         else
             group->ready_head = flow;
         group->ready_tail = flow;
+        group->ready_count++;
         queued = 1;
     }
     worker->published = worker->stats;
@@ -106,9 +126,9 @@ static void publish(struct nf_live_worker *worker)
     pthread_mutex_unlock(&group->lock);
 }
 
-static void record_failure(struct nf_live_worker *worker, int error, const char *message)
+static void record_failure(struct nf_meter_worker *worker, int error, const char *message)
 {
-    struct nf_live_group *group = worker->group;
+    struct nf_meter_group *group = worker->group;
 
     pthread_mutex_lock(&group->lock);
     if (group->failure == 0) {
@@ -120,15 +140,15 @@ static void record_failure(struct nf_live_worker *worker, int error, const char 
 }
 
 /* Moves the clock to wall time and reads the drop counters. Returns 0 or NF_ENOMEM. */
-static int refresh(struct nf_live_worker *worker)
+static int refresh(struct nf_meter_worker *worker)
 {
     worker->last_refresh_ms = nf_clock_monotonic_ms();
     nf_capture_live_stats(worker->capture, &worker->stats);
     return nf_meter_advance(worker->meter, nf_live_clock_target_ns());
 }
 
-/* Reads and meters until a stop request or an error. Returns 0 or a negative code. */
-static int capture_until_stop(struct nf_live_worker *worker)
+/* Reads and meters a live interface until a stop request or an error. Returns 0 or a code. */
+static int capture_until_stop(struct nf_meter_worker *worker)
 {
     struct nf_frame frame;
     int status = 0;
@@ -149,13 +169,36 @@ static int capture_until_stop(struct nf_live_worker *worker)
     return status < 0 ? status : 0;
 }
 
+/* Reads and meters every file until the end, a stop request or an error. */
+static int read_files(struct nf_meter_worker *worker)
+{
+    struct nf_frame frame;
+    unsigned frames = 0;
+    int status;
+
+    while (!atomic_load(&worker->group->stop)) {
+        status = nf_capture_next(worker->capture, &frame, worker->errbuf);
+        if (status <= 0)
+            return status;
+        status = nf_meter_frame(worker->meter, &frame, worker->group->decode_flags);
+        if (status == NF_ENOMEM)
+            snprintf(worker->errbuf, sizeof(worker->errbuf), "out of memory creating a flow");
+        if (status < 0)
+            return status;
+        if (++frames % NF_GROUP_PUBLISH_FRAMES == 0)
+            publish(worker);
+    }
+    return 0;
+}
+
 static void *run_worker(void *argument)
 {
-    struct nf_live_worker *worker = argument;
-    struct nf_live_group *group = worker->group;
-    int status = capture_until_stop(worker);
+    struct nf_meter_worker *worker = argument;
+    struct nf_meter_group *group = worker->group;
+    int status = group->live ? capture_until_stop(worker) : read_files(worker);
 
-    nf_capture_live_stats(worker->capture, &worker->stats);
+    if (group->live)
+        nf_capture_live_stats(worker->capture, &worker->stats);
     nf_capture_close(worker->capture);
     if (status != 0)
         record_failure(worker, status, worker->errbuf);
@@ -173,12 +216,22 @@ static void *run_worker(void *argument)
 /* Group                                                               */
 /* ------------------------------------------------------------------ */
 
-static int open_worker(struct nf_live_worker *worker, const struct nf_config *config,
-                       int fanout_group, char *errbuf)
+/* Opens the worker's own handle on the interface or on the files. */
+static struct nf_capture *open_source(const struct nf_config *config, int fanout_group,
+                                      char *errbuf, int *error)
+{
+    if (config->interface != NULL)
+        return nf_capture_open_live(config, fanout_group, errbuf, error);
+    return nf_capture_open(config->paths, config->path_count, config->bpf_filter,
+                           nf_config_decode_flags(config), errbuf, error);
+}
+
+static int open_worker(struct nf_meter_worker *worker, unsigned index,
+                       const struct nf_config *config, int fanout_group, char *errbuf)
 {
     int error;
 
-    worker->capture = nf_capture_open_live(config, fanout_group, errbuf, &error);
+    worker->capture = open_source(config, fanout_group, errbuf, &error);
     if (worker->capture == NULL)
         return error;
     if (config->n_dissections > 0) {
@@ -191,22 +244,25 @@ static int open_worker(struct nf_live_worker *worker, const struct nf_config *co
         snprintf(errbuf, NF_ERRBUF_SIZE, "out of memory creating a meter");
         return NF_ENOMEM;
     }
+    /* The kernel shards a live interface; file meters shard by key hash. */
+    if (config->interface == NULL)
+        nf_meter_set_shard(worker->meter, index, config->n_meters);
     worker->last_refresh_ms = nf_clock_monotonic_ms();
     return 0;
 }
 
 /* Opens every handle first, so a failure leaves no thread running. */
-static int start_workers(struct nf_live_group *group, const struct nf_config *config,
+static int start_workers(struct nf_meter_group *group, const struct nf_config *config,
                          int fanout_group, char *errbuf)
 {
     for (unsigned i = 0; i < group->count; i++) {
         group->workers[i].group = group;
-        int error = open_worker(&group->workers[i], config, fanout_group, errbuf);
+        int error = open_worker(&group->workers[i], i, config, fanout_group, errbuf);
         if (error != 0)
             return error;
     }
     for (unsigned i = 0; i < group->count; i++) {
-        struct nf_live_worker *worker = &group->workers[i];
+        struct nf_meter_worker *worker = &group->workers[i];
 
         pthread_mutex_lock(&group->lock);
         group->running++;
@@ -223,10 +279,10 @@ static int start_workers(struct nf_live_group *group, const struct nf_config *co
     return 0;
 }
 
-struct nf_live_group *nf_live_group_create(const struct nf_config *config, int fanout_group,
+struct nf_meter_group *nf_meter_group_create(const struct nf_config *config, int fanout_group,
                                            char *errbuf, int *error)
 {
-    struct nf_live_group *group = calloc(1, sizeof(*group));
+    struct nf_meter_group *group = calloc(1, sizeof(*group));
 
     *error = NF_ENOMEM;
     snprintf(errbuf, NF_ERRBUF_SIZE, "out of memory starting %u meters", config->n_meters);
@@ -234,23 +290,25 @@ struct nf_live_group *nf_live_group_create(const struct nf_config *config, int f
         return NULL;
     pthread_mutex_init(&group->lock, NULL);
     pthread_cond_init(&group->changed, NULL);
+    pthread_cond_init(&group->drained, NULL);
     atomic_init(&group->stop, 0);
+    group->live = config->interface != NULL;
     group->decode_flags = nf_config_decode_flags(config);
     group->count = config->n_meters;
     group->workers = calloc(group->count, sizeof(*group->workers));
     if (group->workers == NULL) {
-        nf_live_group_free(group);
+        nf_meter_group_free(group);
         return NULL;
     }
     *error = start_workers(group, config, fanout_group, errbuf);
     if (*error != 0) {
-        nf_live_group_free(group);
+        nf_meter_group_free(group);
         return NULL;
     }
     return group;
 }
 
-static struct nf_flow *pop_ready(struct nf_live_group *group)
+static struct nf_flow *pop_ready(struct nf_meter_group *group)
 {
     struct nf_flow *flow = group->ready_head;
 
@@ -262,6 +320,8 @@ static struct nf_flow *pop_ready(struct nf_live_group *group)
     else
         group->ready_tail = NULL;
     flow->list_next = NULL;
+    group->ready_count--;
+    pthread_cond_signal(&group->drained);
     return flow;
 }
 
@@ -279,7 +339,7 @@ static struct timespec deadline_after_ms(unsigned milliseconds)
     return deadline;
 }
 
-int nf_live_group_next(struct nf_live_group *group, struct nf_flow **flow, char *errbuf)
+int nf_meter_group_next(struct nf_meter_group *group, struct nf_flow **flow, char *errbuf)
 {
     struct timespec deadline = deadline_after_ms(NF_LIVE_WAKE_MS);
     int status = NF_ENGINE_WAITING;
@@ -301,9 +361,12 @@ int nf_live_group_next(struct nf_live_group *group, struct nf_flow **flow, char 
     return status;
 }
 
-void nf_live_group_stop(struct nf_live_group *group)
+void nf_meter_group_stop(struct nf_meter_group *group)
 {
+    pthread_mutex_lock(&group->lock);
     atomic_store(&group->stop, 1);
+    pthread_cond_broadcast(&group->drained);
+    pthread_mutex_unlock(&group->lock);
 }
 
 static void add_stats(struct nf_stats *total, const struct nf_stats *part)
@@ -320,7 +383,7 @@ static void add_stats(struct nf_stats *total, const struct nf_stats *part)
     total->packets_dropped_interface += part->packets_dropped_interface;
 }
 
-void nf_live_group_stats(struct nf_live_group *group, struct nf_stats *total, uint64_t *processed)
+void nf_meter_group_stats(struct nf_meter_group *group, struct nf_stats *total, uint64_t *processed)
 {
     memset(total, 0, sizeof(*total));
     pthread_mutex_lock(&group->lock);
@@ -328,18 +391,33 @@ void nf_live_group_stats(struct nf_live_group *group, struct nf_stats *total, ui
         add_stats(total, &group->workers[i].published);
         processed[i] = group->workers[i].published.packets_processed;
     }
+    if (!group->live) {
+        /* Every file meter reads and decodes every frame: count them once. */
+        const struct nf_stats *first = &group->workers[0].published;
+
+        total->packets_read = first->packets_read;
+        total->packets_ignored = first->packets_ignored;
+        memcpy(total->dropped, first->dropped, sizeof(total->dropped));
+    }
     pthread_mutex_unlock(&group->lock);
 }
 
-void nf_live_group_free(struct nf_live_group *group)
+const char *nf_meter_group_truncation(const struct nf_meter_group *group, uint64_t *packets_read)
+{
+    if (group == NULL || group->live || group->workers == NULL)
+        return NULL;
+    return nf_capture_truncation(group->workers[0].capture, packets_read);
+}
+
+void nf_meter_group_free(struct nf_meter_group *group)
 {
     struct nf_flow *flow;
 
     if (group == NULL)
         return;
-    atomic_store(&group->stop, 1);
+    nf_meter_group_stop(group);
     for (unsigned i = 0; group->workers != NULL && i < group->count; i++) {
-        struct nf_live_worker *worker = &group->workers[i];
+        struct nf_meter_worker *worker = &group->workers[i];
 
         if (worker->started)
             pthread_join(worker->thread, NULL);
@@ -352,6 +430,7 @@ void nf_live_group_free(struct nf_live_group *group)
         nf_flow_free(flow);
     free(group->workers);
     pthread_cond_destroy(&group->changed);
+    pthread_cond_destroy(&group->drained);
     pthread_mutex_destroy(&group->lock);
     free(group);
 }

@@ -372,7 +372,7 @@ struct nf_config {
     int promiscuous_mode;
     int snapshot_length;       /* bytes captured per packet, > 0 */
     int socket_buffer_size;    /* bytes, 0 keeps the libpcap default */
-    unsigned n_meters;         /* meters fed by one kernel fanout group; 0 means 1 */
+    unsigned n_meters;         /* meters in threads (kernel fanout live, key hash shards for files); 0 means 1 */
 };
 
 /* Returns the NF_DECODE_FLAG_* bits that `config` asks for. */
