@@ -94,9 +94,6 @@ def test_truncated_inside_record_header(tmp_path):
     assert [flow.src_port for flow in flows] == [100]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the engine never increments nf_stats.files_truncated (capture.c)"
-)
 def test_truncated_counted_in_stats(tmp_path):
     path = tmp_path / "cut.pcap"
     three_flows(path)

@@ -1,4 +1,6 @@
 """Opt-in nanosecond time columns beside nfstream's millisecond ones."""
+import struct
+
 import pytest
 
 from nfstream import NFStreamer
@@ -84,3 +86,17 @@ def test_nanosecond_times_rejects_non_bool(tmp_path):
 
     with pytest.raises(ValueError, match="nanosecond_times"):
         NFStreamer(source=str(path), nanosecond_times="yes")
+
+
+def test_negative_subsecond_truncates_toward_zero(tmp_path):
+    """A damaged record whose microsecond field reads as negative: nfstream's C division."""
+    frame = ethernet(udp_packet(CLIENT[0], SERVER[0], CLIENT[1], SERVER[1], b"q"))
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    # 4293562680 as a signed 32-bit microsecond count is -1404616.
+    record = struct.pack("<IIII", 1_953_632_560, 4_293_562_680, len(frame), len(frame))
+    path = tmp_path / "negative.pcap"
+    path.write_bytes(header + record + frame)
+
+    (flow,) = NFStreamer(source=str(path), n_dissections=0)
+
+    assert flow.bidirectional_first_seen_ms == 1_953_632_560_000 - 1404

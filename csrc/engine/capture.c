@@ -48,6 +48,7 @@ struct nf_capture {
     uint64_t file_records;     /* records read from the current file */
     char *truncated_path;      /* last file found truncated (borrowed from paths) */
     uint64_t truncated_records;
+    uint64_t truncated_files;  /* files whose last record was cut short */
     int live;                  /* reading an interface rather than files */
     int nanosecond;            /* tv_usec of headers holds nanoseconds */
 };
@@ -164,6 +165,24 @@ static int is_truncation(const char *message)
     return strstr(message, "truncated") != NULL;
 }
 
+/*
+ * nfstream's milliseconds are tv_sec * 1000 + tv_usec / 1000 in C, which
+ * truncates toward zero when a damaged record gives libpcap a negative
+ * sub-second field. That millisecond is kept exactly, and the
+ * sub-millisecond nanoseconds (never negative) are added below it.
+ * NOTE: times after 2554-07-21 exceed 2^64 ns and wrap, where nfstream's
+ * millisecond values do not; only damaged captures carry such times.
+ */
+static uint64_t record_time_ns(const struct pcap_pkthdr *header, int nanosecond)
+{
+    /* With nanosecond precision tv_usec holds nanoseconds. */
+    int64_t fraction_ns = (int64_t)header->ts.tv_usec * (nanosecond ? 1 : 1000);
+    int64_t milliseconds = (int64_t)header->ts.tv_sec * 1000 + fraction_ns / 1000000;
+    int64_t below_ms = fraction_ns % 1000000;
+
+    return (uint64_t)milliseconds * NF_NS_PER_MS + (uint64_t)(below_ms > 0 ? below_ms : 0);
+}
+
 static void fill_frame(struct nf_capture *capture, const struct pcap_pkthdr *header,
                        const u_char *data, struct nf_frame *frame)
 {
@@ -171,9 +190,7 @@ static void fill_frame(struct nf_capture *capture, const struct pcap_pkthdr *hea
     frame->data = data;
     frame->caplen = header->caplen;
     frame->wirelen = header->len;
-    /* With nanosecond precision tv_usec holds nanoseconds. */
-    frame->time_ns = (uint64_t)header->ts.tv_sec * UINT64_C(1000000000) +
-                     (uint64_t)header->ts.tv_usec * (capture->nanosecond ? 1 : 1000);
+    frame->time_ns = record_time_ns(header, capture->nanosecond);
     frame->linktype = capture->linktype;
 }
 
@@ -202,6 +219,7 @@ int nf_capture_next(struct nf_capture *capture, struct nf_frame *frame, char *er
             }
             capture->truncated_path = capture->paths[capture->index];
             capture->truncated_records = capture->file_records;
+            capture->truncated_files++;
         }
         /* End of this file (or its truncated tail): move to the next one. */
         if (capture->index + 1 >= capture->count) {
@@ -214,6 +232,11 @@ int nf_capture_next(struct nf_capture *capture, struct nf_frame *frame, char *er
             return error;
     }
     return 0;
+}
+
+uint64_t nf_capture_truncated_files(const struct nf_capture *capture)
+{
+    return capture != NULL ? capture->truncated_files : 0;
 }
 
 const char *nf_capture_truncation(const struct nf_capture *capture, uint64_t *packets_read)

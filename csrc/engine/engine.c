@@ -235,6 +235,7 @@ static int step(struct nf_engine *engine)
         return fail(engine, status, NULL);
     if (status == 0) {
         engine->finished = 1;
+        engine->stats.files_truncated = nf_capture_truncated_files(engine->capture);
         return check_meter(engine, nf_meter_flush(engine->meter));
     }
     return meter_frame(engine, &frame);

@@ -40,6 +40,9 @@ struct nf_capture *nf_capture_open(const char *const *paths, size_t count, const
  */
 int nf_capture_next(struct nf_capture *capture, struct nf_frame *frame, char *errbuf);
 
+/* Returns how many files so far ended inside a record. */
+uint64_t nf_capture_truncated_files(const struct nf_capture *capture);
+
 /* Path and record count of the last truncated file, or NULL. */
 const char *nf_capture_truncation(const struct nf_capture *capture, uint64_t *packets_read);
 

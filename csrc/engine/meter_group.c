@@ -197,6 +197,8 @@ static void *run_worker(void *argument)
     struct nf_meter_group *group = worker->group;
     int status = group->live ? capture_until_stop(worker) : read_files(worker);
 
+    worker->stats.files_truncated = nf_capture_truncated_files(worker->capture);
+
     if (group->live)
         nf_capture_live_stats(worker->capture, &worker->stats);
     nf_capture_close(worker->capture);
@@ -396,6 +398,7 @@ void nf_meter_group_stats(struct nf_meter_group *group, struct nf_stats *total, 
         const struct nf_stats *first = &group->workers[0].published;
 
         total->packets_read = first->packets_read;
+        total->files_truncated = first->files_truncated;
         total->packets_ignored = first->packets_ignored;
         memcpy(total->dropped, first->dropped, sizeof(total->dropped));
     }
