@@ -2,7 +2,7 @@
 
 Every meter reads every file and owns the flows whose key hash falls in its
 shard, so its clock equals a single meter's and the flows come out
-identical; only their order, and so their ids, depends on the threads.
+identical. Only their order, and so their ids, depends on the threads.
 """
 import warnings
 from pathlib import Path

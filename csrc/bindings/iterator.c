@@ -233,6 +233,7 @@ static int nf_iterator_finish(struct nf_iterator_object *self, int warn)
 {
     char truncated_path[PATH_MAX] = "";
     uint64_t packets_read = 0;
+    uint64_t allocation_failures = 0;
     const char *path;
 
     if (self->finished)
@@ -241,12 +242,19 @@ static int nf_iterator_finish(struct nf_iterator_object *self, int warn)
     if (warn && self->engine != NULL &&
         (path = nf_engine_truncation(self->engine, &packets_read)) != NULL)
         snprintf(truncated_path, sizeof(truncated_path), "%s", path);
+    if (self->engine != NULL)
+        allocation_failures = nf_engine_stats(self->engine)->flow_allocation_failures;
     nf_engine_free(self->engine);
     self->engine = NULL;
     if (nf_plugin_cleanup_all(self) < 0)
         return -1;
-    if (truncated_path[0] != '\0')
-        return nf_iterator_warn_truncation(truncated_path, packets_read);
+    if (truncated_path[0] != '\0' && nf_iterator_warn_truncation(truncated_path, packets_read) < 0)
+        return -1;
+    if (warn && allocation_failures > 0)
+        return PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
+                                "%llu packets were not metered because memory for their new "
+                                "flows could not be allocated; see stats()",
+                                (unsigned long long)allocation_failures);
     return 0;
 }
 

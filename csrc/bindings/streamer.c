@@ -608,6 +608,9 @@ static PyObject *nf_streamer_stats(struct nf_streamer_object *self, PyObject *un
     status = status < 0 ? -1 : nf_stats_set(result, "flows_active", stats->flows_active);
     status = status < 0 ? -1 : nf_stats_set(result, "files_truncated", stats->files_truncated);
     status = status < 0 ? -1
+                        : nf_stats_set(result, "flow_allocation_failures",
+                                       stats->flow_allocation_failures);
+    status = status < 0 ? -1
                         : nf_stats_set(result, "packets_dropped_by_kernel",
                                        stats->packets_dropped_kernel);
     status = status < 0 ? -1

@@ -125,12 +125,16 @@ static int create_flow(struct nf_meter *meter, struct nf_packet *packet,
     struct nf_flow *flow = nf_flow_create(packet, key, hash, meter->config.accounting_mode,
                                           meter->config.splt_analysis);
 
-    if (flow == NULL)
-        return NF_ENOMEM;
+    /* Out of memory costs this packet, not the run: later packets may fit again. */
+    if (flow == NULL) {
+        meter->stats->flow_allocation_failures++;
+        return 0;
+    }
     if (meter->dissector != NULL) {
         if (nf_dissector_flow_init(meter->dissector, flow) != 0) {
             nf_flow_free(flow);
-            return NF_ENOMEM;
+            meter->stats->flow_allocation_failures++;
+            return 0;
         }
         nf_dissector_flow_update(meter->dissector, flow, packet, 1, meter->config.n_dissections,
                                  meter->config.sync_app_info);

@@ -6,7 +6,7 @@
  * PACKET_FANOUT hash group, so the kernel hands each flow (both
  * directions, after IP defragmentation) to one meter.
  * Files: every meter reads every file and owns the flows whose key hash
- * falls in its shard; other packets only move its clock, as in nfstream's
+ * falls in its shard. Other packets only move its clock, as in nfstream's
  * meters. Each meter therefore sees the same clock as a single meter and
  * produces the same flows; only their order across meters differs.
  *
@@ -35,7 +35,7 @@
 /* How far behind wall time a quiet meter's clock moves; see nf_live_clock_target_ns. */
 #define NF_LIVE_CLOCK_MARGIN_NS (UINT64_C(500) * NF_NS_PER_MS)
 
-/* Flows the shared queue holds before file meters wait for the consumer. */
+/* Maximum flows in the shared queue before file meters wait for the consumer. */
 #define NF_GROUP_QUEUE_LIMIT 4096
 
 /* Frames a file meter reads between two moves of its flows to the shared queue. */
@@ -106,7 +106,7 @@ static void publish(struct nf_meter_worker *worker)
     int queued = 0;
 
     pthread_mutex_lock(&group->lock);
-    /* A live meter never waits: the kernel would drop packets meanwhile. */
+    /* A live meter does not wait here, because the kernel would drop packets meanwhile. */
     while (!group->live && group->ready_count >= NF_GROUP_QUEUE_LIMIT &&
            !atomic_load(&group->stop))
         pthread_cond_wait(&group->drained, &group->lock);
@@ -381,6 +381,7 @@ static void add_stats(struct nf_stats *total, const struct nf_stats *part)
     total->flows_created += part->flows_created;
     total->flows_expired += part->flows_expired;
     total->flows_active += part->flows_active;
+    total->flow_allocation_failures += part->flow_allocation_failures;
     total->packets_dropped_kernel += part->packets_dropped_kernel;
     total->packets_dropped_interface += part->packets_dropped_interface;
 }

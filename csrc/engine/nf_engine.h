@@ -391,6 +391,7 @@ struct nf_stats {
     uint64_t flows_expired;
     uint64_t flows_active;
     uint64_t files_truncated;    /* files whose last record was cut short */
+    uint64_t flow_allocation_failures; /* packets not metered: memory for their new flow failed */
     uint64_t packets_dropped_kernel;    /* live: pcap_stats ps_drop (buffer full) */
     uint64_t packets_dropped_interface; /* live: pcap_stats ps_ifdrop */
 };
