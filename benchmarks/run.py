@@ -27,6 +27,7 @@ so its peak RSS is the sum of the parent's and the largest child's peak, an uppe
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -305,16 +306,20 @@ def best_of(repeat, measure, *arguments):
 
 
 def snapshot_package(cache):
-    """Copy this repository's nfstream package (with its built extension) into the cache.
+    """Copy the nfstream package under test (with its built extension) into the cache.
 
     Workers import the copy, so a rebuild of the extension while the benchmark runs does not
     change the code under test halfway. Return the folder to put on PYTHONPATH.
     """
     folder = Path(cache) / "snapshot"
+    source = REPO_ROOT / "nfstream"
+    if not any(source.glob("_engine*.so")):
+        # Built with `pip install .` rather than in place: copy the installed package.
+        spec = importlib.util.find_spec("nfstream")
+        if spec is not None and spec.submodule_search_locations:
+            source = Path(list(spec.submodule_search_locations)[0])
     shutil.rmtree(folder, ignore_errors=True)
-    shutil.copytree(
-        REPO_ROOT / "nfstream", folder / "nfstream", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    shutil.copytree(source, folder / "nfstream", ignore=shutil.ignore_patterns("__pycache__"))
     return folder
 
 
