@@ -9,8 +9,9 @@
  *
  * Writes to built-in columns other than expiration_id are stored in a
  * per-object dict of overrides that reads, keys(), values() and repr then
- * return. Plugin attributes live in the instance __dict__ and flow.udps is
- * a types.SimpleNamespace. An unpickled NFlow has no C flow: every column
+ * return. A written id lasts only until the flow is emitted and numbered.
+ * Plugin attributes live in the instance __dict__ and flow.udps is a
+ * types.SimpleNamespace. An unpickled NFlow has no C flow: every column
  * is then in the overrides dict, in column order.
  */
 #include "bindings.h"
@@ -434,7 +435,18 @@ PyObject *nf_flow_object_create(struct nf_module_state *state, PyObject *layout,
 
 void nf_flow_object_take(PyObject *flow_object)
 {
-    ((struct nf_flow_object *)flow_object)->owned = 1;
+    struct nf_flow_object *self = (struct nf_flow_object *)flow_object;
+
+    self->owned = 1;
+    /*
+     * nfstream numbers each flow when it leaves the meter, replacing any id a plugin wrote.
+     * Skipped while an exception is pending (the flow is then dropped, not emitted).
+     */
+    if (self->overrides == NULL || PyErr_Occurred() ||
+        PyDict_GetItemString(self->overrides, "id") == NULL)
+        return;
+    if (PyDict_DelItemString(self->overrides, "id") < 0)
+        PyErr_Clear();
 }
 
 static int nf_flow_traverse(struct nf_flow_object *self, visitproc visit, void *arg)

@@ -408,7 +408,8 @@ static PyObject *nf_iterator_next(struct nf_iterator_object *self)
         return NULL;
     if (self->busy) {
         PyErr_SetString(PyExc_RuntimeError,
-                        "NFStreamer iterator is already running in another thread");
+                        "NFStreamer iterator is already running: next() was called from "
+                        "another thread or from a plugin hook of this iteration");
         return NULL;
     }
     if (self->max_nflows > 0 && self->next_id >= self->max_nflows)

@@ -225,7 +225,10 @@ PyObject *nf_plugin_name(struct nf_module_state *state, PyObject *plugin)
     return name;
 }
 
-/* Returns 1 when the plugin's hook is not NFPlugin's do-nothing method, 0 if it is, -1 on error. */
+/*
+ * Returns 1 when the plugin's hook is not NFPlugin's do-nothing method, 0 if it is, and -1
+ * with TypeError set when the override is not callable, or with the lookup's error.
+ */
 static int nf_plugin_overrides(PyObject *plugin, PyObject *method_name)
 {
     PyObject *method = PyObject_GetAttr(plugin, method_name);
@@ -236,6 +239,12 @@ static int nf_plugin_overrides(PyObject *plugin, PyObject *method_name)
     overridden = !(PyCFunction_Check(method) &&
                    PyCFunction_GetFunction(method) ==
                        (PyCFunction)(void (*)(void))nf_plugin_do_nothing);
+    /* Checked here so that iteration fails before any packet, naming the hook. */
+    if (overridden && !PyCallable_Check(method)) {
+        PyErr_Format(PyExc_TypeError, "plugin hook %s.%U must be callable, got %R",
+                     Py_TYPE(plugin)->tp_name, method_name, method);
+        overridden = -1;
+    }
     Py_DECREF(method);
     return overridden;
 }
@@ -270,6 +279,11 @@ static int nf_plugin_read_classic(struct nf_module_state *state, struct nf_plugi
         return -1;
     if (entry->init_function == Py_None)
         Py_CLEAR(entry->init_function);
+    if (entry->init_function != NULL && !PyCallable_Check(entry->init_function)) {
+        PyErr_Format(PyExc_TypeError, "init_function of plugin %U must be callable or None, got %R",
+                     entry->name, entry->init_function);
+        return -1;
+    }
     is_volatile = nf_plugin_attribute(entry->plugin, state->str_volatile);
     if (is_volatile == NULL)
         return PyErr_Occurred() ? -1 : 0;
