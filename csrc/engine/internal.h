@@ -95,14 +95,20 @@ void nf_flow_update(struct nf_flow *flow, struct nf_packet *packet, int accounti
 /* Flow table (flow_table.c)                                           */
 /* ------------------------------------------------------------------ */
 
+/* One slot of the open-addressing array; flow == NULL marks an empty slot. */
+struct nf_flow_slot {
+    uint64_t hash; /* the flow's key hash, compared before the key itself */
+    struct nf_flow *flow;
+};
+
 /*
  * Hash table of flows plus a list in insertion order (nfstream's cache
- * order, which decides emission order). Invariant: a flow is in the
- * bucket chains exactly when it is in the list, and then in_table == 1.
+ * order, which decides emission order). Invariant: a flow is in the slot
+ * array exactly when it is in the list, and then in_table == 1.
  */
 struct nf_flow_table {
-    struct nf_flow **buckets;
-    uint64_t mask; /* bucket count - 1; the count is a power of two */
+    struct nf_flow_slot *slots;
+    uint64_t mask; /* slot count - 1; the count is a power of two */
     uint64_t count;
     struct nf_flow *oldest; /* head of the insertion-order list */
     struct nf_flow *newest;
@@ -118,13 +124,16 @@ uint64_t nf_flow_key_hash(const struct nf_flow_key *key);
 struct nf_flow *nf_flow_table_find(const struct nf_flow_table *table, const struct nf_flow_key *key,
                                    uint64_t hash);
 
-/* Adds a flow at the newest end. Returns 0 or NF_ENOMEM (growth failed; the flow is still added). */
+/*
+ * Adds a flow at the newest end. Returns 0, or NF_ENOMEM when the table
+ * is too full to take it and could not grow; the flow is then not added.
+ */
 int nf_flow_table_insert(struct nf_flow_table *table, struct nf_flow *flow);
 
-/* Removes a flow from the chains and the list; the caller owns it after. */
+/* Removes a flow from the slots and the list; the caller owns it after. */
 void nf_flow_table_remove(struct nf_flow_table *table, struct nf_flow *flow);
 
-/* Frees the bucket array (not the flows). */
+/* Frees the slot array (not the flows). */
 void nf_flow_table_destroy(struct nf_flow_table *table);
 
 /* ------------------------------------------------------------------ */

@@ -139,8 +139,11 @@ static int create_flow(struct nf_meter *meter, struct nf_packet *packet,
         nf_dissector_flow_update(meter->dissector, flow, packet, 1, meter->config.n_dissections,
                                  meter->config.sync_app_info);
     }
-    /* A failed growth still leaves the flow in the table. */
-    (void)nf_flow_table_insert(&meter->table, flow);
+    if (nf_flow_table_insert(&meter->table, flow) != 0) {
+        nf_flow_free(flow);
+        meter->stats->flow_allocation_failures++;
+        return 0;
+    }
     meter->stats->flows_created++;
     meter->stats->flows_active++;
     if (meter->hooks.on_init != NULL &&

@@ -244,7 +244,6 @@ struct nf_dpi_state; /* nDPI per-flow state, private to dissector.c */
  * with nf_flow_free.
  */
 struct nf_flow {
-    struct nf_flow *hash_next;  /* chain in the flow table bucket */
     struct nf_flow *list_prev;  /* cache order list, or ready queue */
     struct nf_flow *list_next;
     uint64_t hash;              /* hash of key */
