@@ -322,12 +322,13 @@ def test_delete_builtin_column_in_hook(exchange):
     assert plugin.cleanups == 1
 
 
-def test_overwritten_counter_is_exported(exchange):
+def test_overwritten_counter_is_refreshed(exchange):
     class Overwriter(NFPlugin):
         def on_update(self, packet, flow):
             self.seen.append(flow.bidirectional_packets)
             if flow.bidirectional_packets == 2:
                 flow.bidirectional_packets = 5
+                self.seen.append(flow.bidirectional_packets)
 
         def on_expire(self, flow):
             self.seen.append(flow.bidirectional_packets)
@@ -337,23 +338,32 @@ def test_overwritten_counter_is_exported(exchange):
     flow = list(streamer)[0]
     columns = dict(zip(flow.keys(), flow.values()))
 
-    # NOTE: the written value replaces the column for the rest of the flow's life, as
-    # flow_object.c documents. nfstream 6 copies the C counters into the flow again after
-    # every packet and at expiry, so there the flow would end with 3.
-    assert plugin.seen == [2, 5, 5]
-    assert flow.bidirectional_packets == 5
-    assert flow.packets == 5
-    assert columns["bidirectional_packets"] == 5
-    assert "bidirectional_packets=5" in repr(flow)
-    # The meter keeps counting in its own copy, so the other counters are exact.
+    # As in nfstream, the C counters replace a written value before the next packet's hooks
+    # and before on_expire, so the written 5 lives only until then.
+    assert plugin.seen == [2, 5, 3, 3]
+    assert flow.bidirectional_packets == 3
+    assert flow.packets == 3
+    assert columns["bidirectional_packets"] == 3
+    assert "bidirectional_packets=3" in repr(flow)
     assert columns["src2dst_packets"] == 2
     assert columns["dst2src_packets"] == 1
     assert columns["bidirectional_bytes"] == 52 + 62 + 52
     assert columns["bidirectional_last_seen_ms"] == START_MS + 10
 
     frame = streamer.to_pandas()
-    assert frame["bidirectional_packets"].tolist() == [5]
+    assert frame["bidirectional_packets"].tolist() == [3]
     assert frame["src2dst_packets"].tolist() == [2]
+
+
+def test_counter_written_in_on_expire_is_exported(exchange):
+    class Overwriter(NFPlugin):
+        def on_expire(self, flow):
+            flow.bidirectional_packets = 7
+
+    flow = list(streamer_for(exchange, udps=Overwriter()))[0]
+
+    assert flow.bidirectional_packets == 7
+    assert dict(zip(flow.keys(), flow.values()))["bidirectional_packets"] == 7
 
 
 def test_overwritten_identity_column_is_exported(exchange):

@@ -259,6 +259,13 @@ int nf_flow_prepare_spec(void);
 PyObject *nf_flow_object_create(struct nf_module_state *state, PyObject *layout,
                                 struct nf_flow *flow, int owned, int with_udps);
 
+/*
+ * Drops the overrides of built-in columns (except id) of a live flow, as
+ * nfstream's refresh from C does before on_update and on_expire. Returns
+ * 0, or -1 with an exception set.
+ */
+int nf_flow_object_refresh(PyObject *flow_object);
+
 /* Makes a borrowing NFlow the owner of its C flow. Never fails. */
 void nf_flow_object_take(PyObject *flow_object);
 

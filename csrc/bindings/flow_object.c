@@ -9,7 +9,10 @@
  *
  * Writes to built-in columns other than expiration_id are stored in a
  * per-object dict of overrides that reads, keys(), values() and repr then
- * return. A written id lasts only until the flow is emitted and numbered.
+ * return. As nfstream copies its C counters back into the flow after every
+ * packet and at expiry, overrides of a live flow are dropped before each
+ * on_update and on_expire; a write in on_expire therefore lasts. A written
+ * id lasts only until the flow is emitted and numbered.
  * Plugin attributes live in the instance __dict__ and flow.udps is a
  * types.SimpleNamespace. An unpickled NFlow has no C flow: every column
  * is then in the overrides dict, in column order.
@@ -360,6 +363,23 @@ static int nf_flow_restore_column(struct nf_flow_object *self, PyObject *key, Py
     status = udps == NULL || udps_name == NULL ? -1 : PyObject_SetAttr(udps, udps_name, value);
     Py_XDECREF(udps);
     Py_XDECREF(udps_name);
+    return status;
+}
+
+int nf_flow_object_refresh(PyObject *flow_object)
+{
+    struct nf_flow_object *self = (struct nf_flow_object *)flow_object;
+    PyObject *written_id;
+
+    if (self->flow == NULL || self->overrides == NULL || PyDict_GET_SIZE(self->overrides) == 0)
+        return 0;
+    written_id = PyDict_GetItemString(self->overrides, "id");
+    Py_XINCREF(written_id);
+    PyDict_Clear(self->overrides);
+    if (written_id == NULL)
+        return 0;
+    int status = PyDict_SetItemString(self->overrides, "id", written_id);
+    Py_DECREF(written_id);
     return status;
 }
 

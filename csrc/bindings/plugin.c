@@ -402,7 +402,8 @@ static int nf_plugin_on_update(void *context, struct nf_flow *flow,
 
     if (flow->user_data == NULL)
         return 0;
-    if (nf_plugin_run_packet(iterator, flow, packet, 0) < 0) {
+    if (nf_flow_object_refresh(flow->user_data) < 0 ||
+        nf_plugin_run_packet(iterator, flow, packet, 0) < 0) {
         nf_plugin_keep_error(iterator);
         return -1;
     }
@@ -439,7 +440,8 @@ static int nf_plugin_on_expire(void *context, struct nf_flow *flow)
 
     if (flow->user_data == NULL)
         return 0;
-    if (nf_plugin_dispatch_expire(iterator, flow->user_data) < 0) {
+    if (nf_flow_object_refresh(flow->user_data) < 0 ||
+        nf_plugin_dispatch_expire(iterator, flow->user_data) < 0) {
         nf_plugin_keep_error(iterator);
         return -1;
     }
