@@ -102,6 +102,11 @@ def to_pandas(streamer, columns_to_anonymize=(), anonymize_key=None):
     core_columns = list(streamer._core_columns())
     _check_names_before_iterating(names, core_columns)
 
+    packed_run = getattr(streamer, "_columns", None)
+    packed = packed_run() if packed_run is not None else None
+    if packed is not None:
+        return _packed_frame(packed, core_columns, names, anonymize)
+
     order, columns, count = _collect_columns(streamer)
     if count == 0:
         return _empty_frame(core_columns)
@@ -111,6 +116,35 @@ def to_pandas(streamer, columns_to_anonymize=(), anonymize_key=None):
         columns[name] = [None if value is None else anonymize(value) for value in columns[name]]
 
     series = {name: pd.Series(_column_array(columns[name]), copy=False) for name in order}
+    return pd.DataFrame(series, columns=order, copy=False)
+
+
+# Type codes of the packed columns that NFStreamer._columns() returns.
+_PACKED_DTYPES = {"q": np.int64, "Q": np.uint64, "d": np.float64}
+
+
+def _packed_frame(packed, core_columns, names, anonymize):
+    """Build the DataFrame from NFStreamer._columns(): packed numbers and Python objects.
+
+    A run without plugins is read in C straight into one buffer per numeric column, which
+    numpy wraps without a copy; strings and lists arrive as Python lists.
+    """
+    order, columns, count = packed
+    order = list(order)
+    if count == 0:
+        return _empty_frame(core_columns)
+
+    _check_names(names, order)
+    series = {}
+    for name, (code, values) in zip(order, columns):
+        if name in names:
+            plain = values if code == "O" else np.frombuffer(values, _PACKED_DTYPES[code]).tolist()
+            values, code = [None if value is None else anonymize(value) for value in plain], "O"
+        if code == "O":
+            array = _column_array(values)
+        else:
+            array = np.frombuffer(values, dtype=_PACKED_DTYPES[code])
+        series[name] = pd.Series(array, copy=False)
     return pd.DataFrame(series, columns=order, copy=False)
 
 
@@ -157,7 +191,11 @@ def _column_array(values):
     if kinds and kinds <= {int, float}:
         return np.array([np.nan if value is None else value for value in values], dtype=float)
 
-    # Strings, lists and arbitrary plugin objects. Filling an empty object array one element at
+    if kinds <= {str}:
+        # Flat strings (and None): numpy builds a 1-D object array from them in one call.
+        return pd.Series(np.array(values, dtype=object), dtype=object, copy=False)
+
+    # Lists and arbitrary plugin objects. Filling an empty object array one element at
     # a time keeps each list as one cell instead of letting numpy build a 2-D array. The Series
     # is typed object explicitly because pandas 3 would otherwise turn strings into its "str"
     # dtype and None into NaN.

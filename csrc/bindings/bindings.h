@@ -208,6 +208,25 @@ unsigned nf_iterator_groups(const struct nf_run_options *options);
 PyObject *nf_iterator_create(struct nf_module_state *state, PyObject *streamer,
                              const struct nf_run_options *options);
 
+/*
+ * Takes the next emitted flow of an iterator without making an NFlow:
+ * returns 1 with a numbered flow the caller owns (free it with
+ * nf_flow_free), 0 at the end, or -1 with an exception set. For iterators
+ * without plugins, whose flows carry no user_data.
+ */
+int nf_iterator_next_raw(PyObject *iterator, struct nf_flow **flow);
+
+/* ---- columns.c ---- */
+
+/*
+ * Runs the streamer once into per-column buffers: returns (column names,
+ * [(code, values)], flow count) where code is "q" (int64), "Q" (uint64) or
+ * "d" (float64) with packed bytes, or "O" with a list. Returns None when
+ * plugins are set, or NULL with an exception set.
+ */
+PyObject *nf_columns_collect(struct nf_module_state *state, PyObject *streamer,
+                             const struct nf_run_options *options);
+
 /* ---- flow_fields.c ---- */
 
 /* One built-in NFlow column and where its value comes from. */
@@ -229,6 +248,18 @@ extern PyType_Spec nf_layout_spec;
  * an exception set (only on allocation failure).
  */
 PyObject *nf_field_value(const struct nf_field *field, const struct nf_flow *flow);
+
+/* How nf_field_number returned a column's value. */
+enum nf_number_type {
+    NF_NUMBER_NONE = 0, /* not a number: strings, lists, dissection fields */
+    NF_NUMBER_SIGNED,   /* *integer holds an int64_t */
+    NF_NUMBER_UNSIGNED, /* *integer holds a uint64_t */
+    NF_NUMBER_REAL,     /* *real holds the value */
+};
+
+/* Computes a numeric column without Python objects. Returns an enum nf_number_type. Never fails. */
+int nf_field_number(const struct nf_field *field, const struct nf_flow *flow, uint64_t *integer,
+                    double *real);
 
 /*
  * Creates the layout for a configuration. Returns a new reference or NULL

@@ -135,19 +135,20 @@ const struct nf_field nf_flow_fields[] = {
 
 const size_t nf_flow_field_count = sizeof(nf_flow_fields) / sizeof(nf_flow_fields[0]);
 
-static PyObject *nf_field_integer(const struct nf_field *field, const struct nf_flow *flow)
+/* Reads a fixed integer field of struct nf_flow. */
+static int64_t nf_field_integer(const struct nf_field *field, const struct nf_flow *flow)
 {
     const char *base = (const char *)flow + field->offset;
 
     switch (field->kind) {
     case NF_KIND_INT64:
-        return PyLong_FromLongLong(*(const int64_t *)base);
+        return *(const int64_t *)base;
     case NF_KIND_INT32:
-        return PyLong_FromLong(*(const int32_t *)base);
+        return *(const int32_t *)base;
     case NF_KIND_UINT16:
-        return PyLong_FromLong(*(const uint16_t *)base);
+        return *(const uint16_t *)base;
     default:
-        return PyLong_FromLong(*(const uint8_t *)base);
+        return *(const uint8_t *)base;
     }
 }
 
@@ -186,48 +187,90 @@ static double nf_field_stddev(double m2, uint64_t count)
     return count > 1 ? sqrt(m2 / (double)(count - 1)) : 0.0;
 }
 
-static PyObject *nf_field_scope_value(const struct nf_field *field, const struct nf_flow *flow)
+/* Computes a scope column: NF_NUMBER_UNSIGNED in *integer or NF_NUMBER_REAL in *real. */
+static int nf_field_scope_number(const struct nf_field *field, const struct nf_flow *flow,
+                                 uint64_t *integer, double *real)
 {
     const struct nf_scope_stats *stats = &flow->scope[field->scope];
 
     switch (field->kind) {
-    case NF_KIND_FIRST_SEEN:
-        return PyLong_FromUnsignedLongLong(nf_ms(stats->first_seen_ns));
-    case NF_KIND_LAST_SEEN:
-        return PyLong_FromUnsignedLongLong(nf_ms(stats->last_seen_ns));
-    case NF_KIND_DURATION:
-        return PyLong_FromUnsignedLongLong(nf_ms(stats->last_seen_ns) -
-                                           nf_ms(stats->first_seen_ns));
-    case NF_KIND_FIRST_SEEN_NS:
-        return PyLong_FromUnsignedLongLong(stats->first_seen_ns);
-    case NF_KIND_LAST_SEEN_NS:
-        return PyLong_FromUnsignedLongLong(stats->last_seen_ns);
-    case NF_KIND_DURATION_NS:
-        return PyLong_FromUnsignedLongLong(stats->last_seen_ns - stats->first_seen_ns);
-    case NF_KIND_PACKETS:
-        return PyLong_FromUnsignedLongLong(stats->packets);
-    case NF_KIND_BYTES:
-        return PyLong_FromUnsignedLongLong(stats->bytes);
-    case NF_KIND_MIN_PS:
-        return PyLong_FromLong(stats->min_ps);
     case NF_KIND_MEAN_PS:
-        return PyFloat_FromDouble(stats->mean_ps);
+        *real = stats->mean_ps;
+        return NF_NUMBER_REAL;
     case NF_KIND_STDDEV_PS:
-        return PyFloat_FromDouble(nf_field_stddev(stats->m2_ps, stats->packets));
-    case NF_KIND_MAX_PS:
-        return PyLong_FromLong(stats->max_ps);
-    case NF_KIND_MIN_PIAT:
-        return PyLong_FromUnsignedLongLong(stats->min_piat_ms);
+        *real = nf_field_stddev(stats->m2_ps, stats->packets);
+        return NF_NUMBER_REAL;
     case NF_KIND_MEAN_PIAT:
-        return PyFloat_FromDouble(stats->mean_piat_ms);
+        *real = stats->mean_piat_ms;
+        return NF_NUMBER_REAL;
     case NF_KIND_STDDEV_PIAT:
         /* n packets give n - 1 intervals, so the sample divisor is n - 2. */
-        return PyFloat_FromDouble(
-            stats->packets > 2 ? nf_field_stddev(stats->m2_piat_ms, stats->packets - 1) : 0.0);
+        *real = stats->packets > 2 ? nf_field_stddev(stats->m2_piat_ms, stats->packets - 1) : 0.0;
+        return NF_NUMBER_REAL;
+    case NF_KIND_FIRST_SEEN:
+        *integer = nf_ms(stats->first_seen_ns);
+        break;
+    case NF_KIND_LAST_SEEN:
+        *integer = nf_ms(stats->last_seen_ns);
+        break;
+    case NF_KIND_DURATION:
+        *integer = nf_ms(stats->last_seen_ns) - nf_ms(stats->first_seen_ns);
+        break;
+    case NF_KIND_FIRST_SEEN_NS:
+        *integer = stats->first_seen_ns;
+        break;
+    case NF_KIND_LAST_SEEN_NS:
+        *integer = stats->last_seen_ns;
+        break;
+    case NF_KIND_DURATION_NS:
+        *integer = stats->last_seen_ns - stats->first_seen_ns;
+        break;
+    case NF_KIND_PACKETS:
+        *integer = stats->packets;
+        break;
+    case NF_KIND_BYTES:
+        *integer = stats->bytes;
+        break;
+    case NF_KIND_MIN_PS:
+        *integer = stats->min_ps;
+        break;
+    case NF_KIND_MAX_PS:
+        *integer = stats->max_ps;
+        break;
+    case NF_KIND_MIN_PIAT:
+        *integer = stats->min_piat_ms;
+        break;
     case NF_KIND_MAX_PIAT:
-        return PyLong_FromUnsignedLongLong(stats->max_piat_ms);
+        *integer = stats->max_piat_ms;
+        break;
     default:
-        return PyLong_FromUnsignedLong(stats->flag_packets[field->offset]);
+        *integer = stats->flag_packets[field->offset];
+        break;
+    }
+    return NF_NUMBER_UNSIGNED;
+}
+
+int nf_field_number(const struct nf_field *field, const struct nf_flow *flow, uint64_t *integer,
+                    double *real)
+{
+    switch (field->kind) {
+    case NF_KIND_INT64:
+    case NF_KIND_INT32:
+    case NF_KIND_UINT16:
+    case NF_KIND_UINT8:
+        *integer = (uint64_t)nf_field_integer(field, flow);
+        return NF_NUMBER_SIGNED;
+    case NF_KIND_IP:
+    case NF_KIND_MAC:
+    case NF_KIND_OUI:
+    case NF_KIND_SPLT_DIRECTION:
+    case NF_KIND_SPLT_PS:
+    case NF_KIND_SPLT_PIAT:
+    case NF_KIND_APP_STRING:
+    case NF_KIND_APP_INT:
+        return NF_NUMBER_NONE;
+    default:
+        return nf_field_scope_number(field, flow, integer, real);
     }
 }
 
@@ -270,12 +313,20 @@ static PyObject *nf_field_app_value(const struct nf_field *field, const struct n
 
 PyObject *nf_field_value(const struct nf_field *field, const struct nf_flow *flow)
 {
+    uint64_t integer = 0;
+    double real = 0.0;
+
+    switch (nf_field_number(field, flow, &integer, &real)) {
+    case NF_NUMBER_SIGNED:
+        return PyLong_FromLongLong((long long)integer);
+    case NF_NUMBER_UNSIGNED:
+        return PyLong_FromUnsignedLongLong(integer);
+    case NF_NUMBER_REAL:
+        return PyFloat_FromDouble(real);
+    default:
+        break;
+    }
     switch (field->kind) {
-    case NF_KIND_INT64:
-    case NF_KIND_INT32:
-    case NF_KIND_UINT16:
-    case NF_KIND_UINT8:
-        return nf_field_integer(field, flow);
     case NF_KIND_IP:
     case NF_KIND_MAC:
     case NF_KIND_OUI:
@@ -284,11 +335,8 @@ PyObject *nf_field_value(const struct nf_field *field, const struct nf_flow *flo
     case NF_KIND_SPLT_PS:
     case NF_KIND_SPLT_PIAT:
         return nf_field_splt_list(field, flow->splt);
-    case NF_KIND_APP_STRING:
-    case NF_KIND_APP_INT:
-        return nf_field_app_value(field, flow);
     default:
-        return nf_field_scope_value(field, flow);
+        return nf_field_app_value(field, flow);
     }
 }
 

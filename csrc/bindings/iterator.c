@@ -276,12 +276,11 @@ static PyObject *nf_iterator_fail(struct nf_iterator_object *self, int code)
     return nf_module_raise(self->state, code, message);
 }
 
-/* Numbers an emitted flow and returns its NFlow, which now owns the C flow. */
+/* Returns the NFlow of an emitted flow, which now owns the C flow. */
 static PyObject *nf_iterator_wrap(struct nf_iterator_object *self, struct nf_flow *flow)
 {
     PyObject *flow_object = flow->user_data;
 
-    flow->id = self->next_id++;
     if (flow_object != NULL) {
         flow->user_data = NULL;
         nf_flow_object_take(flow_object);
@@ -399,31 +398,56 @@ static PyObject *nf_iterator_end(struct nf_iterator_object *self, int warn)
     return nf_module_restore_error(interrupt);
 }
 
-static PyObject *nf_iterator_next(struct nf_iterator_object *self)
+/* Advances the run: 1 with a numbered flow the caller owns, 0 at the end, -1 with an exception. */
+static int nf_iterator_advance(struct nf_iterator_object *self, struct nf_flow **flow)
 {
-    struct nf_flow *flow = NULL;
     int status;
 
+    *flow = NULL;
     if (self->finished)
-        return NULL;
+        return 0;
     if (self->busy) {
         PyErr_SetString(PyExc_RuntimeError,
                         "NFStreamer iterator is already running: next() was called from "
                         "another thread or from a plugin hook of this iteration");
-        return NULL;
+        return -1;
     }
-    if (self->max_nflows > 0 && self->next_id >= self->max_nflows)
-        return nf_iterator_end(self, 0);
+    if (self->max_nflows > 0 && self->next_id >= self->max_nflows) {
+        nf_iterator_end(self, 0);
+        return PyErr_Occurred() ? -1 : 0;
+    }
     do {
-        status = nf_iterator_next_flow(self, &flow);
-        if (self->live && status >= 0 && nf_iterator_live_checks(self) < 0)
-            return nf_iterator_abort(self, flow);
+        status = nf_iterator_next_flow(self, flow);
+        if (self->live && status >= 0 && nf_iterator_live_checks(self) < 0) {
+            nf_iterator_abort(self, *flow);
+            *flow = NULL;
+            return -1;
+        }
     } while (status == NF_ENGINE_WAITING);
-    if (status == 1)
-        return nf_iterator_wrap(self, flow);
-    if (status == 0)
-        return nf_iterator_end(self, 1);
-    return nf_iterator_fail(self, status);
+    if (status == 1) {
+        (*flow)->id = self->next_id++;
+        return 1;
+    }
+    if (status == 0) {
+        nf_iterator_end(self, 1);
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    nf_iterator_fail(self, status);
+    return -1;
+}
+
+int nf_iterator_next_raw(PyObject *iterator, struct nf_flow **flow)
+{
+    return nf_iterator_advance((struct nf_iterator_object *)iterator, flow);
+}
+
+static PyObject *nf_iterator_next(struct nf_iterator_object *self)
+{
+    struct nf_flow *flow;
+
+    if (nf_iterator_advance(self, &flow) != 1)
+        return NULL;
+    return nf_iterator_wrap(self, flow);
 }
 
 static int nf_iterator_traverse(struct nf_iterator_object *self, visitproc visit, void *arg)

@@ -555,6 +555,17 @@ static PyObject *nf_streamer_iter(struct nf_streamer_object *self)
     return nf_iterator_create(state, (PyObject *)self, &options);
 }
 
+static PyObject *nf_streamer_columns(struct nf_streamer_object *self, PyObject *unused)
+{
+    struct nf_module_state *state = nf_module_state_of_type(Py_TYPE(self));
+    struct nf_run_options options;
+
+    (void)unused;
+    if (state == NULL || nf_streamer_options(self, &options) < 0)
+        return NULL;
+    return nf_columns_collect(state, (PyObject *)self, &options);
+}
+
 static PyObject *nf_streamer_core_columns(struct nf_streamer_object *self, PyObject *unused)
 {
     struct nf_run_options options;
@@ -685,6 +696,9 @@ static PyMethodDef nf_streamer_methods[] = {
      "to_csv(path=None, columns_to_anonymize=(), flows_per_file=0, rotate_files=0, "
      "anonymize_key=None)\n--\n\n"
      "Write every flow to CSV and return the number of flows written."},
+    {"_columns", (PyCFunction)nf_streamer_columns, METH_NOARGS,
+     "_columns()\n--\n\nRun once without plugins and return (names, [(code, values)], count), "
+     "or None when plugins are set (see nfstream._export.to_pandas)."},
     {"_core_columns", (PyCFunction)nf_streamer_core_columns, METH_NOARGS,
      "_core_columns()\n--\n\nReturn the built-in column names of the current configuration."},
     {"stats", (PyCFunction)nf_streamer_stats, METH_NOARGS,
