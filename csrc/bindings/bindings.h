@@ -249,6 +249,18 @@ extern PyType_Spec nf_layout_spec;
  */
 PyObject *nf_field_value(const struct nf_field *field, const struct nf_flow *flow);
 
+/* Room nf_field_text needs for the columns it formats (an IPv6 address is the longest). */
+#define NF_FIELD_TEXT_SIZE 48
+
+/*
+ * Returns the text of an address, MAC, OUI or dissection string column
+ * (not NUL-terminated for MACs; *length says how long), formatted into
+ * `buffer` (NF_FIELD_TEXT_SIZE bytes) or pointing into the flow. Returns
+ * NULL for other columns and for dissection fields not yet collected.
+ */
+const char *nf_field_text(const struct nf_field *field, const struct nf_flow *flow, char *buffer,
+                          size_t *length);
+
 /* How nf_field_number returned a column's value. */
 enum nf_number_type {
     NF_NUMBER_NONE = 0, /* not a number: strings, lists, dissection fields */

@@ -152,33 +152,69 @@ static int64_t nf_field_integer(const struct nf_field *field, const struct nf_fl
     }
 }
 
-/* Formats an address as glibc's inet_ntop does, which is what nfstream reports. */
-static PyObject *nf_field_ip_string(const uint8_t *address, int ip_version)
+/* Writes lowercase hex digits of `bytes` separated by ':' (no terminator). */
+static size_t nf_field_hex_pairs(char *text, const uint8_t *bytes, size_t count)
 {
-    char text[INET6_ADDRSTRLEN];
+    static const char digits[] = "0123456789abcdef";
+    size_t length = 0;
 
-    if (inet_ntop(ip_version == 4 ? AF_INET : AF_INET6, address, text, sizeof(text)) == NULL)
-        text[0] = '\0';
-    return PyUnicode_FromString(text);
+    for (size_t i = 0; i < count; i++) {
+        if (i > 0)
+            text[length++] = ':';
+        text[length++] = digits[bytes[i] >> 4];
+        text[length++] = digits[bytes[i] & 0x0f];
+    }
+    return length;
 }
 
-static PyObject *nf_field_mac_string(const uint8_t *mac, int oui_only)
-{
-    char text[18];
-
-    snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-             mac[3], mac[4], mac[5]);
-    return PyUnicode_FromStringAndSize(text, oui_only ? 8 : 17);
-}
-
-static PyObject *nf_field_endpoint(const struct nf_field *field, const struct nf_flow *flow)
+/*
+ * Writes an endpoint column: the address as glibc's inet_ntop formats it
+ * (what nfstream reports), or the MAC or OUI in lowercase hex.
+ */
+static const char *nf_field_endpoint_text(const struct nf_field *field, const struct nf_flow *flow,
+                                          char *text, size_t *length)
 {
     const uint8_t *ip = field->scope == 0 ? flow->src_ip : flow->dst_ip;
     const uint8_t *mac = field->scope == 0 ? flow->src_mac : flow->dst_mac;
 
-    if (field->kind == NF_KIND_IP)
-        return nf_field_ip_string(ip, flow->ip_version);
-    return nf_field_mac_string(mac, field->kind == NF_KIND_OUI);
+    if (field->kind != NF_KIND_IP) {
+        *length = nf_field_hex_pairs(text, mac, field->kind == NF_KIND_OUI ? 3 : 6);
+        return text;
+    }
+    if (inet_ntop(flow->ip_version == 4 ? AF_INET : AF_INET6, ip, text, NF_FIELD_TEXT_SIZE) == NULL)
+        text[0] = '\0';
+    *length = strlen(text);
+    return text;
+}
+
+const char *nf_field_text(const struct nf_field *field, const struct nf_flow *flow, char *buffer,
+                          size_t *length)
+{
+    const char *text;
+
+    switch (field->kind) {
+    case NF_KIND_IP:
+    case NF_KIND_MAC:
+    case NF_KIND_OUI:
+        return nf_field_endpoint_text(field, flow, buffer, length);
+    case NF_KIND_APP_STRING:
+        if (flow->app == NULL || !flow->app->collected)
+            return NULL;
+        text = (const char *)flow->app + field->offset;
+        *length = strlen(text);
+        return text;
+    default:
+        return NULL;
+    }
+}
+
+static PyObject *nf_field_endpoint(const struct nf_field *field, const struct nf_flow *flow)
+{
+    char text[NF_FIELD_TEXT_SIZE];
+    size_t length;
+
+    nf_field_endpoint_text(field, flow, text, &length);
+    return PyUnicode_FromStringAndSize(text, (Py_ssize_t)length);
 }
 
 /* Sample standard deviation from a Welford M2 sum over `count` values. */
