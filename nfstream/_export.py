@@ -127,7 +127,7 @@ def _packed_frame(packed, core_columns, names, anonymize):
     """Build the DataFrame from NFStreamer._columns(): packed numbers and Python objects.
 
     A run without plugins is read in C straight into one buffer per numeric column, which
-    numpy wraps without a copy; strings and lists arrive as Python lists.
+    numpy wraps without a copy. Strings and lists arrive as Python lists.
     """
     order, columns, count = packed
     order = list(order)

@@ -10,7 +10,7 @@
  *
  * Text columns repeat a lot (addresses, MACs, application names, empty
  * fingerprints), so each keeps a small cache of the str objects it made
- * and stores the same object again for the same text; building one str
+ * and stores the same object again for the same text. Building one str
  * per cell was a third of the run on a capture of 82k flows.
  */
 #include "bindings.h"

@@ -4,7 +4,7 @@
  * The table is open addressing with linear probing over an array of
  * (hash, flow) slots, a power of two long and at most half full. Keeping
  * the hash in the slot means a lookup touches one cache line of the array
- * and, only when the hash matches, the flow itself; a chained table paid a
+ * and, only when the hash matches, the flow itself. A chained table paid a
  * miss for the bucket and another for each flow on the chain (measured with
  * perf on a capture of one million flows, where lookups took 42% of the
  * time). Removal shifts later slots of the probe run back, so no tombstones
@@ -31,9 +31,9 @@
 
 /*
  * Allocates `count` zeroed slots. Arrays of 2 MiB and more are aligned
- * for transparent huge pages: each lookup lands on a random slot, and with
- * 4 KiB pages most of them also missed the TLB (a lookup in a table of
- * a million flows then waits on two memory loads instead of one).
+ * for transparent huge pages, because each lookup lands on a random slot.
+ * With 4 KiB pages most lookups also missed the TLB, so a lookup in a
+ * table of a million flows waited on two memory loads instead of one.
  */
 static struct nf_flow_slot *allocate_slots(uint64_t count)
 {
