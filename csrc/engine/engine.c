@@ -102,6 +102,23 @@ static int fanout_group_id(void)
     return (int)(((unsigned)getpid() + atomic_fetch_add(&nf_engine_instances, 1)) & 0xffffu);
 }
 
+/* Creates the dissector and the one meter of a single-meter run. Returns 0 or a negative code. */
+static int create_single_meter(struct nf_engine *engine, const struct nf_config *config,
+                               const struct nf_hooks *hooks, char *errbuf)
+{
+    if (config->n_dissections > 0) {
+        engine->dissector = nf_dissector_create(errbuf);
+        if (engine->dissector == NULL)
+            return NF_EDISSECTOR;
+    }
+    engine->meter = nf_meter_create(config, engine->dissector, hooks, &engine->stats);
+    if (engine->meter == NULL) {
+        snprintf(errbuf, NF_ERRBUF_SIZE, "out of memory creating a meter");
+        return NF_ENOMEM;
+    }
+    return 0;
+}
+
 /* Finishes nf_engine_create for a live interface; frees the engine on failure. */
 static struct nf_engine *create_live(struct nf_engine *engine, const struct nf_config *config,
                                      const struct nf_hooks *hooks, char *errbuf, int *error)
@@ -118,17 +135,9 @@ static struct nf_engine *create_live(struct nf_engine *engine, const struct nf_c
     engine->capture = nf_capture_open_live(config, fanout_group_id(), errbuf, error);
     if (engine->capture == NULL)
         goto fail;
-    if (config->n_dissections > 0) {
-        engine->dissector = nf_dissector_create(errbuf);
-        *error = NF_EDISSECTOR;
-        if (engine->dissector == NULL)
-            goto fail;
-    }
-    engine->meter = nf_meter_create(config, engine->dissector, hooks, &engine->stats);
-    *error = NF_ENOMEM;
-    if (engine->meter == NULL)
+    *error = create_single_meter(engine, config, hooks, errbuf);
+    if (*error != 0)
         goto fail;
-    *error = 0;
     return engine;
 
 fail:
@@ -173,17 +182,9 @@ struct nf_engine *nf_engine_create(const struct nf_config *config, const struct 
                                       nf_config_decode_flags(config), errbuf, error);
     if (engine->capture == NULL)
         goto fail;
-    if (config->n_dissections > 0) {
-        engine->dissector = nf_dissector_create(errbuf);
-        *error = NF_EDISSECTOR;
-        if (engine->dissector == NULL)
-            goto fail;
-    }
-    engine->meter = nf_meter_create(config, engine->dissector, hooks, &engine->stats);
-    *error = NF_ENOMEM;
-    if (engine->meter == NULL)
+    *error = create_single_meter(engine, config, hooks, errbuf);
+    if (*error != 0)
         goto fail;
-    *error = 0;
     return engine;
 
 fail:
