@@ -13,7 +13,8 @@
  * The list through list_prev/list_next keeps flows in creation order,
  * which is nfstream's cache order: its idle scan and end-of-capture flush
  * walk from the oldest flow, and emission order (and so flow ids) depends
- * on it. Updates do not move a flow.
+ * on it. Updates do not move a flow. The same links chain expired flows
+ * in a struct nf_flow_queue once they left the table.
  *
  * Limits: growth doubles the array in one step; with a million flows that
  * rehash takes a few milliseconds.
@@ -186,6 +187,34 @@ void nf_flow_table_remove(struct nf_flow_table *table, struct nf_flow *flow)
     flow->list_next = NULL;
     flow->in_table = 0;
     table->count--;
+}
+
+void nf_flow_queue_push(struct nf_flow_queue *queue, struct nf_flow *flow)
+{
+    flow->list_prev = queue->tail;
+    flow->list_next = NULL;
+    if (queue->tail != NULL)
+        queue->tail->list_next = flow;
+    else
+        queue->head = flow;
+    queue->tail = flow;
+    queue->count++;
+}
+
+struct nf_flow *nf_flow_queue_pop(struct nf_flow_queue *queue)
+{
+    struct nf_flow *flow = queue->head;
+
+    if (flow == NULL)
+        return NULL;
+    queue->head = flow->list_next;
+    if (queue->head != NULL)
+        queue->head->list_prev = NULL;
+    else
+        queue->tail = NULL;
+    flow->list_next = NULL;
+    queue->count--;
+    return flow;
 }
 
 void nf_flow_table_destroy(struct nf_flow_table *table)

@@ -95,6 +95,19 @@ void nf_flow_update(struct nf_flow *flow, struct nf_packet *packet, int accounti
 /* Flow table (flow_table.c)                                           */
 /* ------------------------------------------------------------------ */
 
+/* A first-in first-out list of flows linked through list_prev and list_next. */
+struct nf_flow_queue {
+    struct nf_flow *head;
+    struct nf_flow *tail;
+    size_t count;
+};
+
+/* Appends a flow that is in no other list. */
+void nf_flow_queue_push(struct nf_flow_queue *queue, struct nf_flow *flow);
+
+/* Removes and returns the oldest flow, or NULL when the queue is empty. */
+struct nf_flow *nf_flow_queue_pop(struct nf_flow_queue *queue);
+
 /* One slot of the open-addressing array; flow == NULL marks an empty slot. */
 struct nf_flow_slot {
     uint64_t hash; /* the flow's key hash, compared before the key itself */

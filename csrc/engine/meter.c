@@ -35,8 +35,7 @@ struct nf_meter {
     struct nf_hooks hooks;
     struct nf_stats *stats;         /* borrowed from the engine */
     struct nf_flow_table table;
-    struct nf_flow *ready_head;     /* expired flows in emission order */
-    struct nf_flow *ready_tail;
+    struct nf_flow_queue ready;     /* expired flows in emission order */
     uint64_t tick_ns;               /* newest packet time seen */
     uint64_t scan_tick_ms;          /* packet time of the last idle scan */
     unsigned shard_index;           /* meters only flows whose key hash modulo */
@@ -69,30 +68,9 @@ void nf_meter_set_shard(struct nf_meter *meter, unsigned index, unsigned count)
     meter->shard_count = count > 0 ? count : 1;
 }
 
-static void ready_append(struct nf_meter *meter, struct nf_flow *flow)
-{
-    flow->list_prev = meter->ready_tail;
-    flow->list_next = NULL;
-    if (meter->ready_tail != NULL)
-        meter->ready_tail->list_next = flow;
-    else
-        meter->ready_head = flow;
-    meter->ready_tail = flow;
-}
-
 struct nf_flow *nf_meter_pop_ready(struct nf_meter *meter)
 {
-    struct nf_flow *flow = meter->ready_head;
-
-    if (flow == NULL)
-        return NULL;
-    meter->ready_head = flow->list_next;
-    if (meter->ready_head != NULL)
-        meter->ready_head->list_prev = NULL;
-    else
-        meter->ready_tail = NULL;
-    flow->list_next = NULL;
-    return flow;
+    return nf_flow_queue_pop(&meter->ready);
 }
 
 /*
@@ -107,7 +85,7 @@ static int finish(struct nf_meter *meter, struct nf_flow *flow)
         nf_dissector_flow_finish(meter->dissector, flow);
     if (meter->hooks.on_expire != NULL)
         status = meter->hooks.on_expire(meter->hooks.context, flow);
-    ready_append(meter, flow);
+    nf_flow_queue_push(&meter->ready, flow);
     meter->stats->flows_expired++;
     meter->stats->flows_active--;
     return status != 0 ? NF_EHOOK : 0;

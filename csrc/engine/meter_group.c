@@ -60,9 +60,7 @@ struct nf_meter_group {
     pthread_mutex_t lock;
     pthread_cond_t changed;     /* a flow was queued or a thread ended */
     pthread_cond_t drained;     /* the consumer took flows, or a stop was requested */
-    struct nf_flow *ready_head; /* under lock */
-    struct nf_flow *ready_tail;
-    size_t ready_count;         /* under lock */
+    struct nf_flow_queue ready; /* under lock */
     int live;                   /* 1 for an interface, 0 for capture files */
     unsigned running;           /* threads not yet ended, under lock */
     int failure;                /* first thread error, under lock */
@@ -107,17 +105,11 @@ static void publish(struct nf_meter_worker *worker)
 
     pthread_mutex_lock(&group->lock);
     /* A live meter does not wait here, because the kernel would drop packets meanwhile. */
-    while (!group->live && group->ready_count >= NF_GROUP_QUEUE_LIMIT &&
+    while (!group->live && group->ready.count >= NF_GROUP_QUEUE_LIMIT &&
            !atomic_load(&group->stop))
         pthread_cond_wait(&group->drained, &group->lock);
     while ((flow = nf_meter_pop_ready(worker->meter)) != NULL) {
-        flow->list_prev = group->ready_tail;
-        if (group->ready_tail != NULL)
-            group->ready_tail->list_next = flow;
-        else
-            group->ready_head = flow;
-        group->ready_tail = flow;
-        group->ready_count++;
+        nf_flow_queue_push(&group->ready, flow);
         queued = 1;
     }
     worker->published = worker->stats;
@@ -310,20 +302,13 @@ struct nf_meter_group *nf_meter_group_create(const struct nf_config *config, int
     return group;
 }
 
+/* Takes the oldest shared flow and wakes a file meter waiting for room. Call under lock. */
 static struct nf_flow *pop_ready(struct nf_meter_group *group)
 {
-    struct nf_flow *flow = group->ready_head;
+    struct nf_flow *flow = nf_flow_queue_pop(&group->ready);
 
-    if (flow == NULL)
-        return NULL;
-    group->ready_head = flow->list_next;
-    if (group->ready_head != NULL)
-        group->ready_head->list_prev = NULL;
-    else
-        group->ready_tail = NULL;
-    flow->list_next = NULL;
-    group->ready_count--;
-    pthread_cond_signal(&group->drained);
+    if (flow != NULL)
+        pthread_cond_signal(&group->drained);
     return flow;
 }
 
@@ -347,7 +332,7 @@ int nf_meter_group_next(struct nf_meter_group *group, struct nf_flow **flow, cha
     int status = NF_ENGINE_WAITING;
 
     pthread_mutex_lock(&group->lock);
-    while (group->failure == 0 && group->ready_head == NULL && group->running > 0) {
+    while (group->failure == 0 && group->ready.head == NULL && group->running > 0) {
         if (pthread_cond_timedwait(&group->changed, &group->lock, &deadline) == ETIMEDOUT)
             break;
     }
