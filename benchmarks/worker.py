@@ -71,8 +71,8 @@ def run(spec):
         kwargs["udps"] = plugin
 
     if spec.get("mode") == "pandas":
-        # Both packages need pandas; importing it first keeps its one-off import time (about
-        # 0.3 s here) out of the measurement, as it is in a notebook that already uses pandas.
+        # Both packages need pandas. Importing it first keeps its one-off import time (about
+        # 0.2 s here) out of the measurement, as in a notebook that already uses pandas.
         import pandas  # noqa: F401
 
     rss_before = read_status_kib("VmRSS")

@@ -254,19 +254,19 @@ PyObject *nf_field_value(const struct nf_field *field, const struct nf_flow *flo
 
 /*
  * Returns the text of an address, MAC, OUI or dissection string column
- * (not NUL-terminated for MACs; *length says how long), formatted into
+ * (not NUL-terminated for MACs, so *length gives its length), formatted into
  * `buffer` (NF_FIELD_TEXT_SIZE bytes) or pointing into the flow. Returns
  * NULL for other columns and for dissection fields not yet collected.
  */
 const char *nf_field_text(const struct nf_field *field, const struct nf_flow *flow, char *buffer,
                           size_t *length);
 
-/* How nf_field_number returned a column's value. */
+/* Type of the value nf_field_number wrote. */
 enum nf_number_type {
     NF_NUMBER_NONE = 0, /* not a number: strings, lists, dissection fields */
-    NF_NUMBER_SIGNED,   /* *integer holds an int64_t */
-    NF_NUMBER_UNSIGNED, /* *integer holds a uint64_t */
-    NF_NUMBER_REAL,     /* *real holds the value */
+    NF_NUMBER_SIGNED,   /* *integer contains an int64_t */
+    NF_NUMBER_UNSIGNED, /* *integer contains a uint64_t */
+    NF_NUMBER_REAL,     /* *real contains the value */
 };
 
 /* Computes a numeric column without Python objects. Returns an enum nf_number_type. Never fails. */
@@ -309,7 +309,10 @@ PyObject *nf_flow_object_create(struct nf_module_state *state, PyObject *layout,
  */
 int nf_flow_object_refresh(PyObject *flow_object);
 
-/* Makes a borrowing NFlow the owner of its C flow. Never fails. */
+/*
+ * Makes a borrowing NFlow the owner of its C flow and drops an id a plugin
+ * wrote, because the emitted flow gets its emission number. Never raises.
+ */
 void nf_flow_object_take(PyObject *flow_object);
 
 /* Module-level function that rebuilds a pickled NFlow. */

@@ -50,7 +50,7 @@ struct nf_capture {
     uint64_t truncated_records;
     uint64_t truncated_files;  /* files whose last record was cut short */
     int live;                  /* reading an interface rather than files */
-    int nanosecond;            /* tv_usec of headers holds nanoseconds */
+    int nanosecond;            /* tv_usec of headers is in nanoseconds */
 };
 
 static int nf_capture_next_live(struct nf_capture *capture, struct nf_frame *frame, char *errbuf);
@@ -175,7 +175,7 @@ static int is_truncation(const char *message)
  */
 static uint64_t record_time_ns(const struct pcap_pkthdr *header, int nanosecond)
 {
-    /* With nanosecond precision tv_usec holds nanoseconds. */
+    /* With nanosecond precision tv_usec is in nanoseconds. */
     int64_t fraction_ns = (int64_t)header->ts.tv_usec * (nanosecond ? 1 : 1000);
     int64_t milliseconds = (int64_t)header->ts.tv_sec * 1000 + fraction_ns / 1000000;
     int64_t below_ms = fraction_ns % 1000000;

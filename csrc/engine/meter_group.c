@@ -7,7 +7,7 @@
  * directions, after IP defragmentation) to one meter.
  * Files: every meter reads every file and owns the flows whose key hash
  * falls in its shard. Other packets only move its clock, as in nfstream's
- * meters. Each meter therefore sees the same clock as a single meter and
+ * meters. Each meter therefore keeps the same clock as a single meter and
  * produces the same flows; only their order across meters differs.
  *
  * Either way every flow is whole in one meter. A meter's thread reads,
