@@ -15,31 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "input_file.h"
 #include "nf_engine.h"
 
 #define NF_FUZZ_MAX_FLOWS 100000
-
-static const char *capture_path(void)
-{
-    static char path[64];
-
-    if (path[0] == '\0') {
-        const char *folder = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-        snprintf(path, sizeof(path), "%s/nf-fuzz-%ld.pcap", folder, (long)getpid());
-    }
-    return path;
-}
-
-static int write_input(const char *path, const uint8_t *data, size_t size)
-{
-    FILE *file = fopen(path, "wb");
-    int ok;
-
-    if (file == NULL)
-        return -1;
-    ok = fwrite(data, 1, size, file) == size;
-    return fclose(file) == 0 && ok ? 0 : -1;
-}
 
 static void run_engine(const char *const *paths, size_t count, const char *filter,
                        int accounting_mode, int extended_decoding)
@@ -76,10 +55,10 @@ static void run_engine(const char *const *paths, size_t count, const char *filte
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *path = capture_path();
+    const char *path = nf_fuzz_write_input("capture", data, size);
     const char *twice[2] = {path, path};
 
-    if (write_input(path, data, size) != 0)
+    if (path == NULL)
         return 0;
     run_engine(&path, 1, NULL, 0, 0);
     run_engine(twice, 2, "udp or (ip6 and tcp) or vlan", (int)(size % 4), 1);

@@ -2,7 +2,8 @@
 # Build the libFuzzer targets of the engine and run one of them.
 #
 # Usage: fuzz/run.sh [TARGET] [RUNS] [SECONDS]
-#   TARGET   decode_meter (default) or capture_file; "replay" builds the plain replay
+#   TARGET   decode_meter (default), capture_file or savefile (the block reader of pcap
+#            files checked against libpcap); "replay" builds the plain replay
 #            binaries and runs every file in fuzz/regressions/ through them
 #   RUNS     executions before stopping, libFuzzer's -runs (default 10000000)
 #   SECONDS  wall-clock limit, libFuzzer's -max_total_time (default 0, no limit)
@@ -44,7 +45,7 @@ build_target() {
 run_replay() {
     local name binary inputs
     mkdir -p "$out"
-    for name in decode_meter capture_file; do
+    for name in decode_meter capture_file savefile; do
         binary=$(build_target "$name" replay)
         inputs=("$repo_root/fuzz/regressions/$name"/*)
         [[ -e ${inputs[0]} ]] || continue
@@ -54,11 +55,13 @@ run_replay() {
 }
 
 run_fuzzer() {
-    local name=$1 binary max_len corpus seeds findings
+    local name=$1 binary max_len corpus seeds findings seed_set=$1
     case $name in
     decode_meter) max_len=4096 ;;
     capture_file) max_len=16384 ;;
-    *) echo "run.sh: unknown target '$name': expected decode_meter, capture_file or replay" >&2
+    savefile) max_len=16384 seed_set=capture_file ;;
+    *) echo "run.sh: unknown target '$name': expected decode_meter, capture_file, savefile" \
+            "or replay" >&2
        exit 2 ;;
     esac
     mkdir -p "$out"
@@ -75,7 +78,7 @@ run_fuzzer() {
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         "$binary" -runs="$runs" -max_total_time="$seconds" -max_len="$max_len" \
         -print_final_stats=1 -artifact_prefix="$findings/" \
-        ${FUZZ_FLAGS:-} "$corpus" "$seeds/$name" "$repo_root/fuzz/regressions/$name"
+        ${FUZZ_FLAGS:-} "$corpus" "$seeds/$seed_set" "$repo_root/fuzz/regressions/$name"
 }
 
 if [[ $target == replay ]]; then

@@ -26,3 +26,11 @@ def conformance_dir():
     if not path.is_dir():
         pytest.skip(f"conformance captures not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def fuzz_replay_binaries(tmp_path_factory):
+    """The fuzz targets built as plain AddressSanitizer and UBSan programs (fuzz_replay.py)."""
+    from fuzz_replay import build_replay_binaries
+
+    return build_replay_binaries(tmp_path_factory.mktemp("fuzz-replay"))

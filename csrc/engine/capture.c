@@ -14,6 +14,10 @@
  * meters each receive whole flows; the defragmentation flag is set even
  * for one meter, as nfstream does.
  *
+ * Classic pcap files are read in blocks by savefile.c, which hands every
+ * record it does not take (cut short, too long) back to libpcap; pcapng
+ * and the rarer pcap variants are read by libpcap throughout.
+ *
  * Limits: a record cut short by the end of a file ends that file; the
  * path and the number of records read are kept so the caller can warn.
  * Other libpcap read errors are reported as NF_EREAD, because retrying
@@ -36,6 +40,7 @@
 #endif
 
 #include "internal.h"
+#include "savefile.h"
 
 struct nf_capture {
     char **paths;
@@ -51,6 +56,10 @@ struct nf_capture {
     uint64_t truncated_files;  /* files whose last record was cut short */
     int live;                  /* reading an interface rather than files */
     int nanosecond;            /* tv_usec of headers is in nanoseconds */
+    struct bpf_program program; /* the filter, kept for records read in blocks */
+    int has_program;
+    struct nf_savefile savefile;
+    int block_reading;         /* records come from savefile, not from pcap_next_ex */
 };
 
 static int nf_capture_next_live(struct nf_capture *capture, struct nf_frame *frame, char *errbuf);
@@ -65,25 +74,36 @@ static char *copy_string(const char *text)
     return copy;
 }
 
+/* Closes the current file's handle and what was kept for it. */
+static void close_file(struct nf_capture *capture)
+{
+    nf_savefile_stop(&capture->savefile);
+    capture->block_reading = 0;
+    if (capture->has_program)
+        pcap_freecode(&capture->program);
+    capture->has_program = 0;
+    if (capture->handle != NULL)
+        pcap_close(capture->handle);
+    capture->handle = NULL;
+}
+
+/* Compiles and applies the filter, keeping the program for records read in blocks. */
 static int set_filter(struct nf_capture *capture, const char *path, char *errbuf)
 {
-    struct bpf_program program;
-
     if (capture->bpf_filter == NULL)
         return 0;
     /* nfstream compiles with optimisation on and netmask 255.255.255.0. */
-    if (pcap_compile(capture->handle, &program, capture->bpf_filter, 1, 0xffffff00u) != 0) {
+    if (pcap_compile(capture->handle, &capture->program, capture->bpf_filter, 1, 0xffffff00u) != 0) {
         snprintf(errbuf, NF_ERRBUF_SIZE, "invalid BPF filter '%s' for '%s': %s",
                  capture->bpf_filter, path, pcap_geterr(capture->handle));
         return NF_EFILTER;
     }
-    if (pcap_setfilter(capture->handle, &program) != 0) {
+    capture->has_program = 1;
+    if (pcap_setfilter(capture->handle, &capture->program) != 0) {
         snprintf(errbuf, NF_ERRBUF_SIZE, "cannot apply BPF filter '%s' to '%s': %s",
                  capture->bpf_filter, path, pcap_geterr(capture->handle));
-        pcap_freecode(&program);
         return NF_EFILTER;
     }
-    pcap_freecode(&program);
     return 0;
 }
 
@@ -111,8 +131,7 @@ static int open_file(struct nf_capture *capture, size_t index, char *errbuf)
     char pcap_errbuf[PCAP_ERRBUF_SIZE] = "";
     int error;
 
-    if (capture->handle != NULL)
-        pcap_close(capture->handle);
+    close_file(capture);
     capture->index = index;
     capture->file_records = 0;
     capture->handle = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO,
@@ -126,6 +145,8 @@ static int open_file(struct nf_capture *capture, size_t index, char *errbuf)
         error = set_filter(capture, path, errbuf);
     capture->linktype = pcap_datalink(capture->handle);
     capture->nanosecond = 1;
+    if (error == 0)
+        capture->block_reading = nf_savefile_start(&capture->savefile, capture->handle);
     return error;
 }
 
@@ -173,11 +194,9 @@ static int is_truncation(const char *message)
  * NOTE: times after 2554-07-21 exceed 2^64 ns and wrap, where nfstream's
  * millisecond values do not; only damaged captures carry such times.
  */
-static uint64_t record_time_ns(const struct pcap_pkthdr *header, int nanosecond)
+uint64_t nf_capture_time_ns(int64_t seconds, int64_t fraction_ns)
 {
-    /* With nanosecond precision tv_usec is in nanoseconds. */
-    int64_t fraction_ns = (int64_t)header->ts.tv_usec * (nanosecond ? 1 : 1000);
-    int64_t milliseconds = (int64_t)header->ts.tv_sec * 1000 + fraction_ns / 1000000;
+    int64_t milliseconds = seconds * 1000 + fraction_ns / 1000000;
     int64_t below_ms = fraction_ns % 1000000;
 
     return (uint64_t)milliseconds * NF_NS_PER_MS + (uint64_t)(below_ms > 0 ? below_ms : 0);
@@ -186,12 +205,52 @@ static uint64_t record_time_ns(const struct pcap_pkthdr *header, int nanosecond)
 static void fill_frame(struct nf_capture *capture, const struct pcap_pkthdr *header,
                        const u_char *data, struct nf_frame *frame)
 {
+    /* With nanosecond precision tv_usec is in nanoseconds. */
+    int64_t fraction_ns = (int64_t)header->ts.tv_usec * (capture->nanosecond ? 1 : 1000);
+
     capture->file_records++;
     frame->data = data;
     frame->caplen = header->caplen;
     frame->wirelen = header->len;
-    frame->time_ns = record_time_ns(header, capture->nanosecond);
+    frame->time_ns = nf_capture_time_ns((int64_t)header->ts.tv_sec, fraction_ns);
     frame->linktype = capture->linktype;
+}
+
+/*
+ * Reads the next record that passes the filter with the block reader.
+ * Returns 1, 0 at the end of the file, NF_SAVEFILE_HANDOVER once libpcap's
+ * stream is at the first record left to it, or NF_EREAD.
+ */
+static int next_block_record(struct nf_capture *capture, struct nf_frame *frame, char *errbuf)
+{
+    struct nf_savefile_record record;
+    struct pcap_pkthdr header;
+    int status;
+
+    while ((status = nf_savefile_next(&capture->savefile, &record)) == 1) {
+        header.caplen = record.caplen;
+        header.len = record.wirelen;
+        if (capture->has_program && !pcap_offline_filter(&capture->program, &header, record.data))
+            continue;
+        capture->file_records++;
+        frame->data = record.data;
+        frame->caplen = record.caplen;
+        frame->wirelen = record.wirelen;
+        frame->time_ns = nf_capture_time_ns(record.seconds, record.fraction_ns);
+        frame->linktype = capture->linktype;
+        return 1;
+    }
+    if (status == NF_SAVEFILE_HANDOVER &&
+        fseeko(pcap_file(capture->handle), (off_t)nf_savefile_offset(&capture->savefile),
+               SEEK_SET) != 0) {
+        snprintf(errbuf, NF_ERRBUF_SIZE, "error reading '%s' after %llu packets: %s",
+                 capture->paths[capture->index], (unsigned long long)capture->file_records,
+                 strerror(errno));
+        status = NF_EREAD;
+    }
+    nf_savefile_stop(&capture->savefile);
+    capture->block_reading = 0;
+    return status;
 }
 
 int nf_capture_next(struct nf_capture *capture, struct nf_frame *frame, char *errbuf)
@@ -202,29 +261,37 @@ int nf_capture_next(struct nf_capture *capture, struct nf_frame *frame, char *er
     if (capture->live)
         return nf_capture_next_live(capture, frame, errbuf);
     while (capture->handle != NULL) {
-        int status = pcap_next_ex(capture->handle, &header, &data);
+        int status;
 
-        if (status == 1) {
-            fill_frame(capture, header, data, frame);
-            return 1;
-        }
-        if (status == PCAP_ERROR) {
-            const char *message = pcap_geterr(capture->handle);
-
-            if (!is_truncation(message)) {
-                snprintf(errbuf, NF_ERRBUF_SIZE, "error reading '%s' after %llu packets: %s",
-                         capture->paths[capture->index],
-                         (unsigned long long)capture->file_records, message);
-                return NF_EREAD;
+        if (capture->block_reading) {
+            status = next_block_record(capture, frame, errbuf);
+            if (status == NF_SAVEFILE_HANDOVER)
+                continue;
+            if (status != 0)
+                return status;
+        } else {
+            status = pcap_next_ex(capture->handle, &header, &data);
+            if (status == 1) {
+                fill_frame(capture, header, data, frame);
+                return 1;
             }
-            capture->truncated_path = capture->paths[capture->index];
-            capture->truncated_records = capture->file_records;
-            capture->truncated_files++;
+            if (status == PCAP_ERROR) {
+                const char *message = pcap_geterr(capture->handle);
+
+                if (!is_truncation(message)) {
+                    snprintf(errbuf, NF_ERRBUF_SIZE, "error reading '%s' after %llu packets: %s",
+                             capture->paths[capture->index],
+                             (unsigned long long)capture->file_records, message);
+                    return NF_EREAD;
+                }
+                capture->truncated_path = capture->paths[capture->index];
+                capture->truncated_records = capture->file_records;
+                capture->truncated_files++;
+            }
         }
         /* End of this file (or its truncated tail): move to the next one. */
         if (capture->index + 1 >= capture->count) {
-            pcap_close(capture->handle);
-            capture->handle = NULL;
+            close_file(capture);
             return 0;
         }
         int error = open_file(capture, capture->index + 1, errbuf);
@@ -252,8 +319,7 @@ void nf_capture_free(struct nf_capture *capture)
 {
     if (capture == NULL)
         return;
-    if (capture->handle != NULL)
-        pcap_close(capture->handle);
+    close_file(capture);
     for (size_t i = 0; capture->paths != NULL && i < capture->count; i++)
         free(capture->paths[i]);
     free(capture->paths);

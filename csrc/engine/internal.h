@@ -40,6 +40,12 @@ struct nf_capture *nf_capture_open(const char *const *paths, size_t count, const
  */
 int nf_capture_next(struct nf_capture *capture, struct nf_frame *frame, char *errbuf);
 
+/*
+ * A record's time in nanoseconds from its signed seconds and sub-second
+ * nanoseconds, with nfstream's millisecond rounding (see capture.c).
+ */
+uint64_t nf_capture_time_ns(int64_t seconds, int64_t fraction_ns);
+
 /* Returns how many files so far ended inside a record. */
 uint64_t nf_capture_truncated_files(const struct nf_capture *capture);
 
