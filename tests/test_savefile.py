@@ -128,8 +128,9 @@ def test_damaged_records_after_the_first_block_match_libpcap(savefile_binary, tm
     cases = {
         # Larger than libpcap accepts for Ethernet: a read error.
         "caplen-too-large": record("<", 1, 2, b"", caplen=262145),
-        # Times libpcap reads as signed 32-bit numbers.
+        # Time fields with the top bit set, which libpcap extends differently by byte order.
         "negative-times": record("<", 0xFFFFFFFF, 0xFFFFFFFF, random_frame(rng, 60)),
+        "after-2038": record("<", 0x93ACF100, 5, random_frame(rng, 60)),
         "huge-fraction": record("<", 0x7FFFFFFF, 0x7FFFFFFF, random_frame(rng, 60)),
         "caplen-over-wirelen": record("<", 5, 6, random_frame(rng, 100), wirelen=10),
         "zero-length": record("<", 5, 6, b"", wirelen=0),

@@ -11,9 +11,10 @@
  * result stays libpcap's. The file must be a regular file in pcap format
  * 2.4, with micro- or nanosecond magic in either byte order. A swapped
  * file must not carry a pseudo-header that libpcap rewrites (LINUX_SLL,
- * LINUX_SLL2). Records must be complete and no longer than the snapshot
- * length. At the first record that is anything else (cut short, too long,
- * unreadable) the reader stops and gives its offset. The caller moves
+ * LINUX_SLL2). Records must be complete, no longer than the snapshot
+ * length, and have no time field with the top bit set (times after 2038
+ * or damage). At the first record that is anything else (cut short, too
+ * long, unreadable, such a time) the reader stops and gives its offset. The caller moves
  * libpcap's stream there, and libpcap reads, truncates or reports that
  * record and the rest of the file with its own rules.
  */
@@ -145,7 +146,7 @@ static ssize_t refill(struct nf_savefile *reader)
 int nf_savefile_next(struct nf_savefile *reader, struct nf_savefile_record *record)
 {
     const uint8_t *header;
-    uint32_t caplen;
+    uint32_t caplen, seconds, fraction;
     ssize_t added;
 
     if (reader->used - reader->position < NF_SAVEFILE_RECORD_HEADER_SIZE) {
@@ -167,9 +168,16 @@ int nf_savefile_next(struct nf_savefile *reader, struct nf_savefile_record *reco
             return NF_SAVEFILE_HANDOVER;
         header = reader->block;
     }
-    /* libpcap reads both time fields as signed 32-bit numbers. */
-    record->seconds = (int32_t)load_u32(header, reader->swapped);
-    record->fraction_ns = (int32_t)load_u32(header + 4, reader->swapped);
+    seconds = load_u32(header, reader->swapped);
+    fraction = load_u32(header + 4, reader->swapped);
+    /*
+     * libpcap 1.10.3 extends a time field with the top bit set as signed in
+     * native files but as unsigned in swapped ones, so it reads those.
+     */
+    if ((seconds | fraction) & 0x80000000u)
+        return NF_SAVEFILE_HANDOVER;
+    record->seconds = seconds;
+    record->fraction_ns = fraction;
     if (!reader->nanosecond)
         record->fraction_ns *= 1000;
     record->caplen = caplen;
