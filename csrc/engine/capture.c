@@ -196,10 +196,11 @@ static int is_truncation(const char *message)
  */
 uint64_t nf_capture_time_ns(int64_t seconds, int64_t fraction_ns)
 {
-    int64_t milliseconds = seconds * 1000 + fraction_ns / 1000000;
+    /* Unsigned, so the wrap of pcapng's 64-bit seconds is defined. */
+    uint64_t milliseconds = (uint64_t)seconds * 1000u + (uint64_t)(fraction_ns / 1000000);
     int64_t below_ms = fraction_ns % 1000000;
 
-    return (uint64_t)milliseconds * NF_NS_PER_MS + (uint64_t)(below_ms > 0 ? below_ms : 0);
+    return milliseconds * NF_NS_PER_MS + (uint64_t)(below_ms > 0 ? below_ms : 0);
 }
 
 static void fill_frame(struct nf_capture *capture, const struct pcap_pkthdr *header,
