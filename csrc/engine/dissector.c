@@ -100,15 +100,19 @@ void nf_dissector_state_free(struct nf_dpi_state *state)
     free(state);
 }
 
+int nf_dissector_app_init(struct nf_flow *flow)
+{
+    if (flow->app == NULL)
+        flow->app = calloc(1, sizeof(*flow->app));
+    return flow->app != NULL ? NF_OK : NF_ENOMEM;
+}
+
 int nf_dissector_flow_init(struct nf_dissector *dissector, struct nf_flow *flow)
 {
     (void)dissector;
 
-    if (flow->app == NULL) {
-        flow->app = calloc(1, sizeof(*flow->app));
-        if (flow->app == NULL)
-            return NF_ENOMEM;
-    }
+    if (nf_dissector_app_init(flow) != NF_OK)
+        return NF_ENOMEM;
     if (flow->dpi == NULL) {
         /* calloc gives nDPI the zeroed flow struct it expects. */
         flow->dpi = calloc(1, sizeof(*flow->dpi));

@@ -15,6 +15,8 @@
  * when reads time out. A stop request closes the handle and flushes the
  * cache. Several meters run in threads (meter_group.c), live or over files.
  */
+#define _GNU_SOURCE /* sched_getaffinity and CPU_COUNT */
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +104,16 @@ static int fanout_group_id(void)
     return (int)(((unsigned)getpid() + atomic_fetch_add(&nf_engine_instances, 1)) & 0xffffu);
 }
 
+/* Counts the cores this process may run on (its affinity mask), at least 1. */
+static int usable_cores(void)
+{
+    cpu_set_t set;
+
+    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+        return 1;
+    return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
+}
+
 /* Creates the dissector and the one meter of a single-meter run. Returns 0 or a negative code. */
 static int create_single_meter(struct nf_engine *engine, const struct nf_config *config,
                                const struct nf_hooks *hooks, char *errbuf)
@@ -116,6 +128,9 @@ static int create_single_meter(struct nf_engine *engine, const struct nf_config 
         snprintf(errbuf, NF_ERRBUF_SIZE, "out of memory creating a meter");
         return NF_ENOMEM;
     }
+    /* A second core runs nDPI; with one core the thread would only add switches. */
+    if (usable_cores() > 1)
+        nf_meter_start_dissection_thread(engine->meter);
     return 0;
 }
 
@@ -300,7 +315,7 @@ static int next_live(struct nf_engine *engine, struct nf_flow **flow)
     uint64_t start_ms = nf_clock_monotonic_ms();
 
     while (engine->failure == 0) {
-        *flow = nf_meter_pop_ready(engine->meter);
+        *flow = nf_meter_pop_ready(engine->meter, engine->finished);
         if (*flow != NULL)
             return 1;
         if (engine->finished)
@@ -337,7 +352,7 @@ int nf_engine_next_flow(struct nf_engine *engine, struct nf_flow **flow)
     if (engine->live)
         return next_live(engine, flow);
     while (engine->failure == 0) {
-        *flow = nf_meter_pop_ready(engine->meter);
+        *flow = nf_meter_pop_ready(engine->meter, engine->finished);
         if (*flow != NULL)
             return 1;
         if (engine->finished)

@@ -201,8 +201,19 @@ int nf_meter_frame(struct nf_meter *meter, const struct nf_frame *frame, int dec
  */
 int nf_meter_advance(struct nf_meter *meter, uint64_t now_ns);
 
-/* Removes and returns the oldest ready flow (the caller owns it), or NULL. */
-struct nf_flow *nf_meter_pop_ready(struct nf_meter *meter);
+/*
+ * Moves dissection to a second thread when it can (dissection on, no
+ * hooks, see dissection_thread.c). Returns 1 when the thread runs, 0 when
+ * the meter keeps dissecting inline. Call before the first packet.
+ */
+int nf_meter_start_dissection_thread(struct nf_meter *meter);
+
+/*
+ * Removes and returns the oldest ready flow (the caller owns it), or NULL.
+ * With a dissection thread the oldest flow may still be in dissection:
+ * with `wait` the call blocks until it is done, else it returns NULL.
+ */
+struct nf_flow *nf_meter_pop_ready(struct nf_meter *meter, int wait);
 
 /* Frees the meter and every flow it still holds. Accepts NULL. */
 void nf_meter_free(struct nf_meter *meter);
@@ -257,5 +268,34 @@ const char *nf_meter_group_truncation(const struct nf_meter_group *group, uint64
 
 /* Stops and joins the threads, closes the handles, frees every flow. Accepts NULL. */
 void nf_meter_group_free(struct nf_meter_group *group);
+
+/* ------------------------------------------------------------------ */
+/* Dissection thread (dissection_thread.c)                             */
+/* ------------------------------------------------------------------ */
+
+struct nf_dissection_thread;
+
+/*
+ * Starts a thread that runs `dissector` (which it then uses alone) on the
+ * jobs a meter sends. Returns NULL when memory or the thread is missing.
+ */
+struct nf_dissection_thread *nf_dissection_thread_create(struct nf_dissector *dissector,
+                                                         unsigned n_dissections);
+
+/* Sends packet number `packet_number` of the flow, copying its IP bytes. */
+void nf_dissection_thread_packet(struct nf_dissection_thread *thread, struct nf_flow *flow,
+                                 const struct nf_packet *packet, uint64_t packet_number);
+
+/* Sends the flow's finish job and returns the position the thread must pass. */
+uint64_t nf_dissection_thread_finish(struct nf_dissection_thread *thread, struct nf_flow *flow);
+
+/* Returns 1 when the thread has done every job before `position`. */
+int nf_dissection_thread_passed(struct nf_dissection_thread *thread, uint64_t position);
+
+/* Blocks until the thread has done every job before `position`. */
+void nf_dissection_thread_wait(struct nf_dissection_thread *thread, uint64_t position);
+
+/* Runs every job already sent, then stops the thread and frees it. Accepts NULL. */
+void nf_dissection_thread_free(struct nf_dissection_thread *thread);
 
 #endif /* NF_INTERNAL_H */

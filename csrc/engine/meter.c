@@ -18,6 +18,11 @@
  * out in order. A scan first unlinks its flows, then finishes them, so no
  * hook runs while the table is being walked.
  *
+ * With a dissection thread (single meter, no hooks), dissection runs
+ * there instead: packets are sent to it, an expired flow gets a finish
+ * job, and the ready queue hands a flow out only once the thread has
+ * passed that job, so flows leave in the same order with the same fields.
+ *
  * Live capture adds one input: nf_meter_advance moves the clock to wall
  * time when no packet arrives, so a quiet interface still expires idle
  * flows. Packet times remain the clock while packets arrive.
@@ -32,6 +37,7 @@
 struct nf_meter {
     struct nf_config config;
     struct nf_dissector *dissector; /* borrowed; NULL without dissection */
+    struct nf_dissection_thread *dissection_thread; /* owned; NULL when dissecting inline */
     struct nf_hooks hooks;
     struct nf_stats *stats;         /* borrowed from the engine */
     struct nf_flow_table table;
@@ -68,9 +74,47 @@ void nf_meter_set_shard(struct nf_meter *meter, unsigned index, unsigned count)
     meter->shard_count = count > 0 ? count : 1;
 }
 
-struct nf_flow *nf_meter_pop_ready(struct nf_meter *meter)
+int nf_meter_start_dissection_thread(struct nf_meter *meter)
 {
+    if (meter->dissector == NULL || meter->hooks.on_init != NULL ||
+        meter->hooks.on_update != NULL || meter->hooks.on_expire != NULL ||
+        meter->config.sync_app_info)
+        return 0;
+    meter->dissection_thread =
+        nf_dissection_thread_create(meter->dissector, meter->config.n_dissections);
+    return meter->dissection_thread != NULL;
+}
+
+struct nf_flow *nf_meter_pop_ready(struct nf_meter *meter, int wait)
+{
+    struct nf_flow *flow = meter->ready.head;
+
+    if (flow != NULL && meter->dissection_thread != NULL) {
+        if (wait)
+            nf_dissection_thread_wait(meter->dissection_thread, flow->dissection_ticket);
+        else if (!nf_dissection_thread_passed(meter->dissection_thread, flow->dissection_ticket))
+            return NULL;
+    }
     return nf_flow_queue_pop(&meter->ready);
+}
+
+/* Sends packet `number` of a flow to dissection while the n_dissections rules may want it. */
+static void dissect(struct nf_meter *meter, struct nf_flow *flow, struct nf_packet *packet,
+                    uint64_t number)
+{
+    unsigned n_dissections = meter->config.n_dissections;
+
+    if (meter->dissection_thread == NULL) {
+        if (flow->dpi != NULL)
+            nf_dissector_flow_update(meter->dissector, flow, packet, number, n_dissections,
+                                     meter->config.sync_app_info);
+        return;
+    }
+    /* Past packet n_dissections only n_dissections == 1 can go on (see dissector.c). */
+    if (number > n_dissections && n_dissections != 1)
+        return;
+    if (!__atomic_load_n(&flow->dissection_done, __ATOMIC_RELAXED))
+        nf_dissection_thread_packet(meter->dissection_thread, flow, packet, number);
 }
 
 /*
@@ -81,7 +125,9 @@ static int finish(struct nf_meter *meter, struct nf_flow *flow)
 {
     int status = 0;
 
-    if (meter->dissector != NULL)
+    if (meter->dissection_thread != NULL)
+        flow->dissection_ticket = nf_dissection_thread_finish(meter->dissection_thread, flow);
+    else if (meter->dissector != NULL)
         nf_dissector_flow_finish(meter->dissector, flow);
     if (meter->hooks.on_expire != NULL)
         status = meter->hooks.on_expire(meter->hooks.context, flow);
@@ -109,13 +155,17 @@ static int create_flow(struct nf_meter *meter, struct nf_packet *packet,
         return 0;
     }
     if (meter->dissector != NULL) {
-        if (nf_dissector_flow_init(meter->dissector, flow) != 0) {
+        /* A dissection thread allocates the nDPI state itself, so it frees what it allocated. */
+        int status = meter->dissection_thread != NULL
+                         ? nf_dissector_app_init(flow)
+                         : nf_dissector_flow_init(meter->dissector, flow);
+
+        if (status != 0) {
             nf_flow_free(flow);
             meter->stats->flow_allocation_failures++;
             return 0;
         }
-        nf_dissector_flow_update(meter->dissector, flow, packet, 1, meter->config.n_dissections,
-                                 meter->config.sync_app_info);
+        dissect(meter, flow, packet, 1);
     }
     if (nf_flow_table_insert(&meter->table, flow) != 0) {
         nf_flow_free(flow);
@@ -135,10 +185,8 @@ static int create_flow(struct nf_meter *meter, struct nf_packet *packet,
 static int update_flow(struct nf_meter *meter, struct nf_flow *flow, struct nf_packet *packet)
 {
     nf_flow_update(flow, packet, meter->config.accounting_mode);
-    if (meter->dissector != NULL && flow->dpi != NULL)
-        nf_dissector_flow_update(meter->dissector, flow, packet,
-                                 flow->scope[NF_BIDIRECTIONAL].packets,
-                                 meter->config.n_dissections, meter->config.sync_app_info);
+    if (meter->dissector != NULL)
+        dissect(meter, flow, packet, flow->scope[NF_BIDIRECTIONAL].packets);
     if (meter->hooks.on_update != NULL &&
         meter->hooks.on_update(meter->hooks.context, flow, packet) != 0)
         return NF_EHOOK;
@@ -290,11 +338,13 @@ void nf_meter_free(struct nf_meter *meter)
 
     if (meter == NULL)
         return;
+    /* The thread may still hold jobs for flows freed below. */
+    nf_dissection_thread_free(meter->dissection_thread);
     while ((flow = meter->table.oldest) != NULL) {
         nf_flow_table_remove(&meter->table, flow);
         discard(meter, flow);
     }
-    while ((flow = nf_meter_pop_ready(meter)) != NULL)
+    while ((flow = nf_flow_queue_pop(&meter->ready)) != NULL)
         discard(meter, flow);
     nf_flow_table_destroy(&meter->table);
     free(meter);

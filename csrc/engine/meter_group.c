@@ -108,7 +108,7 @@ static void publish(struct nf_meter_worker *worker)
     while (!group->live && group->ready.count >= NF_GROUP_QUEUE_LIMIT &&
            !atomic_load(&group->stop))
         pthread_cond_wait(&group->drained, &group->lock);
-    while ((flow = nf_meter_pop_ready(worker->meter)) != NULL) {
+    while ((flow = nf_meter_pop_ready(worker->meter, 1)) != NULL) {
         nf_flow_queue_push(&group->ready, flow);
         queued = 1;
     }

@@ -261,10 +261,12 @@ struct nf_flow {
     uint8_t ip_version;
     uint8_t tunnel_id;
     uint8_t in_table;           /* 1 while the flow is in the table's hash and cache list */
+    uint8_t dissection_done;    /* set by a dissection thread once flow->dpi is freed */
     struct nf_scope_stats scope[NF_SCOPE_COUNT];
     struct nf_splt *splt;       /* NULL when splt_analysis == 0 */
     struct nf_app_info *app;    /* NULL when n_dissections == 0 */
     struct nf_dpi_state *dpi;   /* NULL once dissection ended */
+    uint64_t dissection_ticket; /* ring position a dissection thread must pass before emission */
     void *user_data;            /* owned by the hooks (the Python flow object) */
 };
 
@@ -294,6 +296,9 @@ void nf_dissector_free(struct nf_dissector *dissector);
  * needed. Returns 0 or NF_ENOMEM.
  */
 int nf_dissector_flow_init(struct nf_dissector *dissector, struct nf_flow *flow);
+
+/* Allocates flow->app only, if needed. Returns 0 or NF_ENOMEM. */
+int nf_dissector_app_init(struct nf_flow *flow);
 
 /*
  * Feeds the flow's packet number `packet_number` (1 for the first) to nDPI
