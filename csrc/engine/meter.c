@@ -19,9 +19,9 @@
  * hook runs while the table is being walked.
  *
  * With a dissection thread (single meter, no hooks), dissection runs
- * there instead: packets are sent to it, an expired flow gets a finish
- * job, and the ready queue hands a flow out only once the thread has
- * passed that job, so flows leave in the same order with the same fields.
+ * there instead. Packets are sent to it and an expired flow gets a finish
+ * job. The ready queue hands a flow out only once the thread has passed
+ * that job, so flows leave in the same order with the same fields.
  *
  * Live capture adds one input: nf_meter_advance moves the clock to wall
  * time when no packet arrives, so a quiet interface still expires idle
