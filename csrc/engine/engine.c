@@ -104,8 +104,7 @@ static int fanout_group_id(void)
     return (int)(((unsigned)getpid() + atomic_fetch_add(&nf_engine_instances, 1)) & 0xffffu);
 }
 
-/* Counts the cores this process may run on (its affinity mask), at least 1. */
-static int usable_cores(void)
+int nf_usable_cores(void)
 {
     cpu_set_t set;
 
@@ -129,7 +128,7 @@ static int create_single_meter(struct nf_engine *engine, const struct nf_config 
         return NF_ENOMEM;
     }
     /* A second core runs nDPI; with one core the thread would only add switches. */
-    if (usable_cores() > 1)
+    if (nf_usable_cores() > 1)
         nf_meter_start_dissection_thread(engine->meter);
     return 0;
 }

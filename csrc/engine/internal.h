@@ -275,6 +275,9 @@ void nf_meter_group_free(struct nf_meter_group *group);
 
 struct nf_dissection_thread;
 
+/* Counts the cores this process may run on (its affinity mask), at least 1 (engine.c). */
+int nf_usable_cores(void);
+
 /*
  * Starts a thread that runs `dissector` (which it then uses alone) on the
  * jobs a meter sends. Returns NULL when memory or the thread is missing.

@@ -96,8 +96,12 @@ uint64_t nf_live_clock_target_ns(void)
 /* Meter threads                                                       */
 /* ------------------------------------------------------------------ */
 
-/* Moves the worker's ready flows to the shared queue and publishes its counters. */
-static void publish(struct nf_meter_worker *worker)
+/*
+ * Moves the worker's ready flows to the shared queue and publishes its
+ * counters. Only the last call (`last` set) waits for flows still in the
+ * meter's dissection thread; earlier calls leave them for the next one.
+ */
+static void publish(struct nf_meter_worker *worker, int last)
 {
     struct nf_meter_group *group = worker->group;
     struct nf_flow *flow;
@@ -108,7 +112,7 @@ static void publish(struct nf_meter_worker *worker)
     while (!group->live && group->ready.count >= NF_GROUP_QUEUE_LIMIT &&
            !atomic_load(&group->stop))
         pthread_cond_wait(&group->drained, &group->lock);
-    while ((flow = nf_meter_pop_ready(worker->meter, 1)) != NULL) {
+    while ((flow = nf_meter_pop_ready(worker->meter, last)) != NULL) {
         nf_flow_queue_push(&group->ready, flow);
         queued = 1;
     }
@@ -153,7 +157,7 @@ static int capture_until_stop(struct nf_meter_worker *worker)
                                                                 worker->last_refresh_ms >=
                                                             NF_LIVE_REFRESH_MS)) {
             status = refresh(worker);
-            publish(worker);
+            publish(worker, 0);
         }
         if (status == NF_ENOMEM)
             snprintf(worker->errbuf, sizeof(worker->errbuf), "out of memory creating a flow");
@@ -178,7 +182,7 @@ static int read_files(struct nf_meter_worker *worker)
         if (status < 0)
             return status;
         if (++frames % NF_GROUP_PUBLISH_FRAMES == 0)
-            publish(worker);
+            publish(worker, 0);
     }
     return 0;
 }
@@ -198,7 +202,7 @@ static void *run_worker(void *argument)
         record_failure(worker, status, worker->errbuf);
     else
         nf_meter_flush(worker->meter); /* fails only through hooks, and group meters have none */
-    publish(worker);
+    publish(worker, 1);
     pthread_mutex_lock(&group->lock);
     group->running--;
     pthread_cond_broadcast(&group->changed);
@@ -238,6 +242,9 @@ static int open_worker(struct nf_meter_worker *worker, unsigned index,
         snprintf(errbuf, NF_ERRBUF_SIZE, "out of memory creating a meter");
         return NF_ENOMEM;
     }
+    /* Each meter gets a dissection thread only when every thread can have a core. */
+    if ((unsigned)nf_usable_cores() >= 2 * config->n_meters)
+        nf_meter_start_dissection_thread(worker->meter);
     /* The kernel shards a live interface; file meters shard by key hash. */
     if (config->interface == NULL)
         nf_meter_set_shard(worker->meter, index, config->n_meters);
