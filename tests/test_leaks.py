@@ -178,3 +178,49 @@ def test_pickled_flows_stay_valid():
 
     assert [repr(flow.values()) for flow in restored] == snapshot
     assert pickle.loads(pickle.dumps(restored[0])).keys() == restored[0].keys()
+
+
+def many_flows_capture(path: Path, flows: int) -> Path:
+    """Write one UDP packet per flow (distinct source ports and addresses), 1 ms apart."""
+    import struct
+
+    import pcapgen
+    from pcapgen.ip import ipv4, udp
+    from pcapgen.link import ethernet
+
+    template = ethernet(ipv4(udp(b"x" * 18, 1000, 53, "10.0.0.1", "10.9.0.1"), "10.0.0.1",
+                             "10.9.0.1", 17))
+    parts = [pcapgen.pcap_bytes([])]
+    for index in range(flows):
+        frame = bytearray(template)
+        frame[28:30] = struct.pack(">H", index >> 16)  # source address, third and fourth bytes
+        frame[34:36] = struct.pack(">H", index & 0xFFFF)  # UDP source port
+        frame[40:42] = b"\x00\x00"  # no UDP checksum, since the port changed
+        seconds, milliseconds = divmod(index, 1000)
+        parts.append(struct.pack("<IIII", 1_700_000_000 + seconds, milliseconds * 1000,
+                                 len(frame), len(frame)))
+        parts.append(bytes(frame))
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+@skip_under_asan
+def test_memory_returns_after_many_flows_expire(tmp_path):
+    capture = many_flows_capture(tmp_path / "many.pcap", 150_000)
+    streamer = NFStreamer(source=str(capture), n_dissections=0, idle_timeout=3600)
+    baseline = resident_bytes()
+    flows = iter(streamer)
+    count = 0
+    peak = baseline
+    for _flow in flows:
+        count += 1
+        if count == 1:
+            # The first flow comes out only at the end of the capture, with the cache full.
+            peak = resident_bytes()
+    after = resident_bytes()
+
+    assert count == 150_000
+    assert peak - baseline > 40 * 1024 * 1024
+    # The iterator (and its engine) is still alive, so only trimming frees the flows' memory.
+    assert after - baseline < (peak - baseline) / 4
+    del flows

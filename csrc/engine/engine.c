@@ -20,6 +20,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <unistd.h>
 
@@ -42,7 +45,13 @@ struct nf_engine {
     struct nf_meter_group *group;   /* several meters; then capture and meter are NULL */
     unsigned meter_count;
     uint64_t *meter_processed;     /* packets per meter, meter_count entries */
+    /* Returning memory */
+    uint64_t active_peak;          /* most flows cached since the last trim */
+    int trimmed_at_end;
 };
+
+/* A cache that has shrunk to half a peak of at least this many flows is trimmed. */
+#define NF_TRIM_MIN_FLOWS 65536u
 
 /* Each meter is a thread with its own handle; more than this only wastes memory. */
 #define NF_MAX_METERS 256
@@ -343,9 +352,34 @@ static int next_from_group(struct nf_engine *engine, struct nf_flow **flow)
     return status;
 }
 
-int nf_engine_next_flow(struct nf_engine *engine, struct nf_flow **flow)
+/*
+ * Hands freed heap memory back to the system once the flow cache has
+ * shrunk to half its peak, and at the end of the run. glibc keeps freed
+ * small blocks (expired flows) in the process otherwise, so RSS would
+ * stay at the peak after the flows are gone.
+ */
+static void return_memory(struct nf_engine *engine, int status)
 {
-    *flow = NULL;
+#ifdef __GLIBC__
+    uint64_t active = engine->stats.flows_active;
+
+    if (active > engine->active_peak)
+        engine->active_peak = active;
+    if (status == 0 && !engine->trimmed_at_end) {
+        engine->trimmed_at_end = 1;
+    } else if (engine->active_peak < NF_TRIM_MIN_FLOWS || active > engine->active_peak / 2) {
+        return;
+    }
+    malloc_trim(0);
+    engine->active_peak = active;
+#else
+    (void)engine;
+    (void)status;
+#endif
+}
+
+static int next_flow(struct nf_engine *engine, struct nf_flow **flow)
+{
     if (engine->group != NULL)
         return next_from_group(engine, flow);
     if (engine->live)
@@ -359,6 +393,16 @@ int nf_engine_next_flow(struct nf_engine *engine, struct nf_flow **flow)
         step(engine);
     }
     return engine->failure;
+}
+
+int nf_engine_next_flow(struct nf_engine *engine, struct nf_flow **flow)
+{
+    int status;
+
+    *flow = NULL;
+    status = next_flow(engine, flow);
+    return_memory(engine, status);
+    return status;
 }
 
 void nf_engine_stop(struct nf_engine *engine)
