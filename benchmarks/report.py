@@ -14,6 +14,7 @@ import time
 NFSTREAM_PEER = {
     "ours_dpi0": "nfs_dpi0",
     "ours_dpi20": "nfs_dpi20",
+    "ours_dpi20_one_core": "nfs_dpi20",
     "ours_stats": None,
     "ours_splt": None,
     "ours_process": "nfs_on_update",

@@ -72,6 +72,8 @@ DPI_20 = {"n_dissections": 20, "n_meters": 1}
 OUR_CONFIGURATIONS = [
     ("ours_dpi0", "ours n_dissections=0", NO_DPI, "iterate", None),
     ("ours_dpi20", "ours n_dissections=20", DPI_20, "iterate", None),
+    # Pinned to one core, the meter dissects inline instead of in its dissection thread.
+    ("ours_dpi20_one_core", "ours n_dissections=20, one core", dict(DPI_20, _cores=1), "iterate", None),
     (
         "ours_stats",
         "ours statistical_analysis",
@@ -281,7 +283,9 @@ def last_line(text):
 
 def measure_worker(python, env, path, kwargs, mode, plugin):
     """Run worker.py once in a fresh interpreter and return its measurements."""
-    spec = {"source": str(path), "mode": mode, "kwargs": kwargs, "plugin": plugin}
+    kwargs = dict(kwargs)
+    spec = {"source": str(path), "mode": mode, "cores": kwargs.pop("_cores", None), "plugin": plugin}
+    spec["kwargs"] = kwargs
     wall, rss, code, out, err = run_measured([str(python), str(WORKER), json.dumps(spec)], env)
     lines = out.strip().splitlines()
     if code != 0 or not lines:

@@ -12,6 +12,7 @@ Keys of the JSON argument:
     mode     "iterate" (count the flows) or "pandas" (call to_pandas() and count its rows)
     kwargs   keyword arguments for NFStreamer
     plugin   null, "process" (classic plugins=[...] API) or "on_update" (udps=... API)
+    cores    null, or how many of the allowed cores (the lowest numbered) the process keeps
 
 Output keys: flows, seconds (wall time of the metering only, after imports), rss_before_kib
 (resident set after imports), peak_rss_kib (this process), children_peak_rss_kib (largest
@@ -61,6 +62,11 @@ def make_plugin(kind):
 
 def run(spec):
     """Meter spec["source"] with the spec's kwargs, mode and plugin, and return the measurements."""
+    import os
+
+    if spec.get("cores"):
+        allowed = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, allowed[: spec["cores"]])
     from nfstream import NFStreamer
 
     kwargs = dict(spec.get("kwargs", {}))
