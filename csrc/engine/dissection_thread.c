@@ -14,6 +14,10 @@
  * Ownership: while a flow is in dissection, flow->dpi and flow->app
  * belong to this thread; the meter reads only flow->dissection_done
  * (relaxed, a hint to stop sending packets) until the finish job is done.
+ *
+ * NOTE: a process forked in the middle of a run has no dissection thread,
+ * so continuing that run in the child would wait for it forever. Runs
+ * started after the fork are not affected.
  */
 #define _DEFAULT_SOURCE
 
