@@ -38,6 +38,21 @@ skip_under_asan = pytest.mark.skipif(
 )
 
 
+def trimmed_resident_bytes() -> int:
+    """Return the resident set size after handing freed heap pages back (glibc only).
+
+    Earlier tests leave freed memory in the process, which a new run would reuse without
+    growing, so memory-return tests start from a trimmed heap.
+    """
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pytest.skip("malloc_trim needs glibc")
+    return resident_bytes()
+
+
 def resident_bytes() -> int:
     """Return this process's resident set size from /proc/self/statm."""
     with open("/proc/self/statm") as statm:
@@ -180,8 +195,12 @@ def test_pickled_flows_stay_valid():
     assert pickle.loads(pickle.dumps(restored[0])).keys() == restored[0].keys()
 
 
-def many_flows_capture(path: Path, flows: int) -> Path:
-    """Write one UDP packet per flow (distinct source ports and addresses), 1 ms apart."""
+def many_flows_capture(path: Path, flows: int, late_flows: int = 0) -> Path:
+    """Write one UDP packet per flow (distinct source ports and addresses), 10 us apart.
+
+    The `late_flows` come 20 s later, 10 ms apart, so each one is followed by an idle scan
+    that expires up to 1000 of the earlier flows while the run goes on.
+    """
     import struct
 
     import pcapgen
@@ -191,13 +210,15 @@ def many_flows_capture(path: Path, flows: int) -> Path:
     template = ethernet(ipv4(udp(b"x" * 18, 1000, 53, "10.0.0.1", "10.9.0.1"), "10.0.0.1",
                              "10.9.0.1", 17))
     parts = [pcapgen.pcap_bytes([])]
-    for index in range(flows):
+    times_us = [index * 10 for index in range(flows)]
+    times_us += [20_000_000 + index * 10_000 for index in range(late_flows)]
+    for index, time_us in enumerate(times_us):
         frame = bytearray(template)
         frame[28:30] = struct.pack(">H", index >> 16)  # source address, third and fourth bytes
         frame[34:36] = struct.pack(">H", index & 0xFFFF)  # UDP source port
         frame[40:42] = b"\x00\x00"  # no UDP checksum, since the port changed
-        seconds, milliseconds = divmod(index, 1000)
-        parts.append(struct.pack("<IIII", 1_700_000_000 + seconds, milliseconds * 1000,
+        seconds, microseconds = divmod(time_us, 1_000_000)
+        parts.append(struct.pack("<IIII", 1_700_000_000 + seconds, microseconds,
                                  len(frame), len(frame)))
         parts.append(bytes(frame))
     path.write_bytes(b"".join(parts))
@@ -208,7 +229,7 @@ def many_flows_capture(path: Path, flows: int) -> Path:
 def test_memory_returns_after_many_flows_expire(tmp_path):
     capture = many_flows_capture(tmp_path / "many.pcap", 150_000)
     streamer = NFStreamer(source=str(capture), n_dissections=0, idle_timeout=3600)
-    baseline = resident_bytes()
+    baseline = trimmed_resident_bytes()
     flows = iter(streamer)
     count = 0
     peak = baseline
@@ -224,3 +245,25 @@ def test_memory_returns_after_many_flows_expire(tmp_path):
     # The iterator (and its engine) is still alive, so only trimming frees the flows' memory.
     assert after - baseline < (peak - baseline) / 4
     del flows
+
+
+@skip_under_asan
+@pytest.mark.parametrize("n_dissections", [0, 20])
+def test_memory_returns_while_the_run_goes_on(tmp_path, n_dissections):
+    """With n_dissections=20 and two cores the nDPI states live in the dissection thread."""
+    flows = 120_000
+    capture = many_flows_capture(tmp_path / "shrink.pcap", flows, late_flows=200)
+    streamer = NFStreamer(source=str(capture), n_dissections=n_dissections, idle_timeout=5)
+    baseline = trimmed_resident_bytes()
+    count = 0
+    for _flow in streamer:
+        count += 1
+        if count == 1:
+            peak = resident_bytes()
+        if count == flows:
+            # Every early flow has expired and the late ones keep the run going.
+            middle = resident_bytes()
+
+    assert count == flows + 200
+    assert peak - baseline > 40 * 1024 * 1024
+    assert middle - baseline < (peak - baseline) / 2

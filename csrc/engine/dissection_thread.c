@@ -66,6 +66,8 @@ struct nf_dissection_thread {
     pthread_cond_t wake_worker;
     pthread_cond_t wake_meter;
     pthread_t thread;
+    uint64_t live_states;               /* nDPI states allocated here and not freed yet */
+    struct nf_trim_watch states_watch;  /* trims when live_states has shrunk */
 };
 
 static void pause_briefly(void)
@@ -197,13 +199,26 @@ void nf_dissection_thread_wait(struct nf_dissection_thread *thread, uint64_t pos
     wait_for_tail(thread, position);
 }
 
+/* Counts an nDPI state freed by the last job and trims once many of them are gone. */
+static void count_freed_state(struct nf_dissection_thread *thread, int had_state,
+                              const struct nf_flow *flow)
+{
+    if (had_state && flow->dpi == NULL) {
+        thread->live_states--;
+        nf_trim_watch_update(&thread->states_watch, thread->live_states);
+    }
+}
+
 static void run_job(struct nf_dissection_thread *thread, const struct nf_job *job)
 {
     struct nf_flow *flow = job->flow;
     struct nf_packet packet;
+    int had_state;
 
     if (job->packet_number == NF_JOB_FINISH) {
+        had_state = flow->dpi != NULL;
         nf_dissector_flow_finish(thread->dissector, flow);
+        count_freed_state(thread, had_state, flow);
         return;
     }
     /*
@@ -211,8 +226,12 @@ static void run_job(struct nf_dissection_thread *thread, const struct nf_job *jo
      * arena, where it is also freed. Without memory the flow keeps empty
      * application fields, as dissection cannot start.
      */
-    if (job->packet_number == 1 && nf_dissector_flow_init(thread->dissector, flow) != 0)
-        return;
+    if (job->packet_number == 1) {
+        if (nf_dissector_flow_init(thread->dissector, flow) != 0)
+            return;
+        thread->live_states++;
+    }
+    had_state = flow->dpi != NULL;
     /* dissector.c reads only these three fields of a packet. */
     packet.ip_data = (const uint8_t *)(job + 1);
     packet.ip_caplen = job->length;
@@ -221,6 +240,7 @@ static void run_job(struct nf_dissection_thread *thread, const struct nf_job *jo
                              thread->n_dissections, 0);
     if (flow->dpi == NULL)
         __atomic_store_n(&flow->dissection_done, 1, __ATOMIC_RELAXED);
+    count_freed_state(thread, had_state, flow);
 }
 
 /* Sleeps until the meter publishes past `tail` or requests a stop. */

@@ -20,9 +20,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <string.h>
 #include <unistd.h>
 
@@ -45,13 +42,9 @@ struct nf_engine {
     struct nf_meter_group *group;   /* several meters; then capture and meter are NULL */
     unsigned meter_count;
     uint64_t *meter_processed;     /* packets per meter, meter_count entries */
-    /* Returning memory */
-    uint64_t active_peak;          /* most flows cached since the last trim */
+    struct nf_trim_watch cached_flows; /* trims when the flow cache has shrunk */
     int trimmed_at_end;
 };
-
-/* A cache that has shrunk to half a peak of at least this many flows is trimmed. */
-#define NF_TRIM_MIN_FLOWS 65536u
 
 /* Each meter is a thread with its own handle; more than this only wastes memory. */
 #define NF_MAX_METERS 256
@@ -353,29 +346,17 @@ static int next_from_group(struct nf_engine *engine, struct nf_flow **flow)
 }
 
 /*
- * Hands freed heap memory back to the system once the flow cache has
- * shrunk to half its peak, and at the end of the run. glibc keeps freed
- * small blocks (expired flows) in the process otherwise, so RSS would
- * stay at the peak after the flows are gone.
+ * Returns freed memory once the flow cache has shrunk to half its peak,
+ * and once at the end of the run.
  */
 static void return_memory(struct nf_engine *engine, int status)
 {
-#ifdef __GLIBC__
-    uint64_t active = engine->stats.flows_active;
-
-    if (active > engine->active_peak)
-        engine->active_peak = active;
     if (status == 0 && !engine->trimmed_at_end) {
         engine->trimmed_at_end = 1;
-    } else if (engine->active_peak < NF_TRIM_MIN_FLOWS || active > engine->active_peak / 2) {
+        nf_memory_trim();
         return;
     }
-    malloc_trim(0);
-    engine->active_peak = active;
-#else
-    (void)engine;
-    (void)status;
-#endif
+    nf_trim_watch_update(&engine->cached_flows, engine->stats.flows_active);
 }
 
 static int next_flow(struct nf_engine *engine, struct nf_flow **flow)

@@ -301,4 +301,20 @@ void nf_dissection_thread_wait(struct nf_dissection_thread *thread, uint64_t pos
 /* Runs every job already sent, then stops the thread and frees it. Accepts NULL. */
 void nf_dissection_thread_free(struct nf_dissection_thread *thread);
 
+/* ------------------------------------------------------------------ */
+/* Returning memory (memory.c)                                         */
+/* ------------------------------------------------------------------ */
+
+/* Follows a count of live objects for nf_trim_watch_update; zero it to start. */
+struct nf_trim_watch {
+    uint64_t peak;         /* most live objects since the last trim */
+    uint64_t largest_peak; /* most live objects ever */
+};
+
+/* Trims the heap when `live` has fallen to half of a large enough peak. */
+void nf_trim_watch_update(struct nf_trim_watch *watch, uint64_t live);
+
+/* Hands every freed heap page back to the system now (glibc only). */
+void nf_memory_trim(void);
+
 #endif /* NF_INTERNAL_H */
