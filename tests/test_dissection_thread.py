@@ -171,3 +171,37 @@ def test_breaking_out_early_frees_flows_in_dissection(many_flows_capture):
         for count, _flow in enumerate(streamer, start=1):
             if count == limit:
                 break
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"n_dissections": 20}, {"n_dissections": 0, "n_meters": 2}],
+    ids=["dissection-thread", "two-meters"],
+)
+def test_forked_child_cannot_continue_a_threaded_run(many_flows_capture, options):
+    if "n_meters" not in options and len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("the dissection thread needs two cores")
+    expected = sum(1 for _ in NFStreamer(source=str(many_flows_capture), **options))
+    flows = iter(NFStreamer(source=str(many_flows_capture), **options))
+    next(flows)
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        # The child reports in one line, then exits without running the parent's cleanup.
+        os.close(read_end)
+        try:
+            next(flows)
+            report = "continued"
+        except RuntimeError as error:
+            report = "fork" if "os.fork()" in str(error) else f"other: {error}"
+        fresh = sum(1 for _ in NFStreamer(source=str(many_flows_capture), **options))
+        os.write(write_end, f"{report} {fresh}".encode())
+        os._exit(0)
+    os.close(write_end)
+    _pid, status = os.waitpid(child, 0)
+    with os.fdopen(read_end) as pipe:
+        report = pipe.read()
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert report == f"fork {expected}"
+    assert 1 + sum(1 for _ in flows) == expected

@@ -15,9 +15,10 @@
  * belong to this thread; the meter reads only flow->dissection_done
  * (relaxed, a hint to stop sending packets) until the finish job is done.
  *
- * NOTE: a process forked in the middle of a run has no dissection thread,
- * so continuing that run in the child would wait for it forever. Runs
- * started after the fork are not affected.
+ * A process forked in the middle of a run has no dissection thread: the
+ * engine fails that run in the child (NF_EFORK) instead of waiting, and
+ * freeing it there skips the thread. Runs started after the fork are not
+ * affected.
  */
 #define _DEFAULT_SOURCE
 
@@ -66,6 +67,7 @@ struct nf_dissection_thread {
     pthread_cond_t wake_worker;
     pthread_cond_t wake_meter;
     pthread_t thread;
+    unsigned fork_generation;           /* nf_process_fork_generation at the start */
     uint64_t live_states;               /* nDPI states allocated here and not freed yet */
     struct nf_trim_watch states_watch;  /* trims when live_states has shrunk */
 };
@@ -328,6 +330,7 @@ struct nf_dissection_thread *nf_dissection_thread_create(struct nf_dissector *di
         return NULL;
     thread->dissector = dissector;
     thread->n_dissections = n_dissections;
+    thread->fork_generation = nf_process_fork_generation();
     thread->ring = malloc(NF_RING_SIZE + sizeof(struct nf_job));
     if (thread->ring == NULL)
         goto fail_ring;
@@ -354,10 +357,21 @@ fail_ring:
     return NULL;
 }
 
+int nf_dissection_thread_lost(const struct nf_dissection_thread *thread)
+{
+    return thread != NULL && thread->fork_generation != nf_process_fork_generation();
+}
+
 void nf_dissection_thread_free(struct nf_dissection_thread *thread)
 {
     if (thread == NULL)
         return;
+    /* In a forked child the thread is absent and the lock may be held by it. */
+    if (nf_dissection_thread_lost(thread)) {
+        free(thread->ring);
+        free(thread);
+        return;
+    }
     pthread_mutex_lock(&thread->lock);
     atomic_store(&thread->stopping, 1);
     pthread_cond_signal(&thread->wake_worker);

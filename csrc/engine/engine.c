@@ -15,8 +15,6 @@
  * when reads time out. A stop request closes the handle and flushes the
  * cache. Several meters run in threads (meter_group.c), live or over files.
  */
-#define _GNU_SOURCE /* sched_getaffinity and CPU_COUNT */
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +41,8 @@ struct nf_engine {
     unsigned meter_count;
     uint64_t *meter_processed;     /* packets per meter, meter_count entries */
     struct nf_trim_watch cached_flows; /* trims when the flow cache has shrunk */
+    int threaded;                  /* a group or a dissection thread runs beside the caller */
+    unsigned fork_generation;      /* nf_process_fork_generation when those threads started */
     int trimmed_at_end;
 };
 
@@ -106,15 +106,6 @@ static int fanout_group_id(void)
     return (int)(((unsigned)getpid() + atomic_fetch_add(&nf_engine_instances, 1)) & 0xffffu);
 }
 
-int nf_usable_cores(void)
-{
-    cpu_set_t set;
-
-    if (sched_getaffinity(0, sizeof(set), &set) != 0)
-        return 1;
-    return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
-}
-
 /* Creates the dissector and the one meter of a single-meter run. Returns 0 or a negative code. */
 static int create_single_meter(struct nf_engine *engine, const struct nf_config *config,
                                const struct nf_hooks *hooks, char *errbuf)
@@ -131,7 +122,7 @@ static int create_single_meter(struct nf_engine *engine, const struct nf_config 
     }
     /* A second core runs nDPI; with one core the thread would only add switches. */
     if (nf_usable_cores() > 1)
-        nf_meter_start_dissection_thread(engine->meter);
+        engine->threaded = nf_meter_start_dissection_thread(engine->meter);
     return 0;
 }
 
@@ -178,6 +169,8 @@ struct nf_engine *nf_engine_create(const struct nf_config *config, const struct 
     if (engine->meter_processed == NULL)
         goto fail;
     engine->config = *config;
+    /* Read before any thread starts, so a fork after that shows as a new generation. */
+    engine->fork_generation = nf_process_fork_generation();
     /* The paths and filter are copied by the capture; drop the borrowed pointers. */
     engine->config.paths = NULL;
     engine->config.bpf_filter = NULL;
@@ -381,6 +374,11 @@ int nf_engine_next_flow(struct nf_engine *engine, struct nf_flow **flow)
     int status;
 
     *flow = NULL;
+    if ((engine->threaded || engine->group != NULL) && engine->failure == 0 &&
+        engine->fork_generation != nf_process_fork_generation())
+        return fail(engine, NF_EFORK,
+                    "this run started before os.fork() and its engine threads stayed in the "
+                    "parent process; start a new iteration of the NFStreamer in the child");
     status = next_flow(engine, flow);
     return_memory(engine, status);
     return status;
@@ -436,7 +434,9 @@ void nf_engine_free(struct nf_engine *engine)
         return;
     nf_meter_group_free(engine->group);
     nf_meter_free(engine->meter);
-    nf_dissector_free(engine->dissector);
+    /* In a forked child the absent dissection thread may have left nDPI's module half updated. */
+    if (!engine->threaded || engine->fork_generation == nf_process_fork_generation())
+        nf_dissector_free(engine->dissector);
     nf_capture_free(engine->capture);
     free(engine->meter_processed);
     free(engine);

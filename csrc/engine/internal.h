@@ -275,8 +275,15 @@ void nf_meter_group_free(struct nf_meter_group *group);
 
 struct nf_dissection_thread;
 
-/* Counts the cores this process may run on (its affinity mask), at least 1 (engine.c). */
+/* Counts the cores this process may run on (its affinity mask), at least 1 (process.c). */
 int nf_usable_cores(void);
+
+/*
+ * Returns how many forks this process descends from since engine threads
+ * were first started (process.c). A value that changed since a run
+ * started its threads means the run is in a forked child without them.
+ */
+unsigned nf_process_fork_generation(void);
 
 /*
  * Starts a thread that runs `dissector` (which it then uses alone) on the
@@ -298,7 +305,14 @@ int nf_dissection_thread_passed(struct nf_dissection_thread *thread, uint64_t po
 /* Blocks until the thread has done every job before `position`. */
 void nf_dissection_thread_wait(struct nf_dissection_thread *thread, uint64_t position);
 
-/* Runs every job already sent, then stops the thread and frees it. Accepts NULL. */
+/* Returns 1 in a child forked after the thread started, where the thread is absent. */
+int nf_dissection_thread_lost(const struct nf_dissection_thread *thread);
+
+/*
+ * Runs every job already sent, then stops the thread and frees it. In a
+ * forked child (see nf_dissection_thread_lost) it only frees the memory.
+ * Accepts NULL.
+ */
 void nf_dissection_thread_free(struct nf_dissection_thread *thread);
 
 /* ------------------------------------------------------------------ */

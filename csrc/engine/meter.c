@@ -338,7 +338,17 @@ void nf_meter_free(struct nf_meter *meter)
 
     if (meter == NULL)
         return;
-    /* The thread may still hold jobs for flows freed below. */
+    /*
+     * The thread may still hold jobs for flows freed below. In a forked
+     * child the absent thread may have left any flow's nDPI state half
+     * freed, so the flows are left to the end of the process.
+     */
+    if (nf_dissection_thread_lost(meter->dissection_thread)) {
+        nf_dissection_thread_free(meter->dissection_thread);
+        nf_flow_table_destroy(&meter->table);
+        free(meter);
+        return;
+    }
     nf_dissection_thread_free(meter->dissection_thread);
     while ((flow = meter->table.oldest) != NULL) {
         nf_flow_table_remove(&meter->table, flow);

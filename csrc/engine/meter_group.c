@@ -69,6 +69,7 @@ struct nf_meter_group {
     int decode_flags;
     unsigned count;
     struct nf_meter_worker *workers;
+    unsigned fork_generation;   /* nf_process_fork_generation when the threads started */
 };
 
 uint64_t nf_clock_realtime_ns(void)
@@ -293,6 +294,7 @@ struct nf_meter_group *nf_meter_group_create(const struct nf_config *config, int
     pthread_cond_init(&group->changed, NULL);
     pthread_cond_init(&group->drained, NULL);
     atomic_init(&group->stop, 0);
+    group->fork_generation = nf_process_fork_generation();
     group->live = config->interface != NULL;
     group->decode_flags = nf_config_decode_flags(config);
     group->count = config->n_meters;
@@ -410,6 +412,12 @@ void nf_meter_group_free(struct nf_meter_group *group)
     struct nf_flow *flow;
 
     if (group == NULL)
+        return;
+    /*
+     * In a forked child the threads are absent and the lock may be held by
+     * one of them, so the group is left to the end of the process.
+     */
+    if (group->fork_generation != nf_process_fork_generation())
         return;
     nf_meter_group_stop(group);
     for (unsigned i = 0; group->workers != NULL && i < group->count; i++) {

@@ -37,6 +37,7 @@ enum nf_error {
     NF_EREAD = -6,      /* libpcap failed while reading a file */
     NF_EDISSECTOR = -7, /* nDPI could not be initialised */
     NF_EHOOK = -8,      /* a hook returned an error; the hook owns the details */
+    NF_EFORK = -9,      /* the run's threads stayed in the parent of a fork */
 };
 
 #define NF_NS_PER_MS UINT64_C(1000000)
