@@ -356,10 +356,12 @@ static int nf_iterator_report(struct nf_iterator_object *self)
 }
 
 /*
- * Live capture, after each engine call: prints a due report and handles
- * a pending signal. Returns 0, or -1 when an exception must be raised now.
+ * After each engine call: prints a due report (live capture) and handles
+ * a pending signal. The first interrupt stops the run, whose cached flows
+ * still come out before it is raised. Returns 0, or -1 when an exception
+ * must be raised now.
  */
-static int nf_iterator_live_checks(struct nf_iterator_object *self)
+static int nf_iterator_checks(struct nf_iterator_object *self)
 {
     if (nf_iterator_report(self) < 0)
         return -1;
@@ -418,7 +420,7 @@ static int nf_iterator_advance(struct nf_iterator_object *self, struct nf_flow *
     }
     do {
         status = nf_iterator_next_flow(self, flow);
-        if (self->live && status >= 0 && nf_iterator_live_checks(self) < 0) {
+        if (status >= 0 && nf_iterator_checks(self) < 0) {
             nf_iterator_abort(self, *flow);
             *flow = NULL;
             return -1;

@@ -352,21 +352,46 @@ static void return_memory(struct nf_engine *engine, int status)
     nf_trim_watch_update(&engine->cached_flows, engine->stats.flows_active);
 }
 
-static int next_flow(struct nf_engine *engine, struct nf_flow **flow)
+/* Frames read between two looks at the clock while no flow is ready. */
+#define NF_FILE_CLOCK_FRAMES 4096
+
+/*
+ * Reads files until a flow is ready. Returns NF_ENGINE_WAITING after about
+ * NF_LIVE_WAKE_MS without one, so the caller can handle signals while a
+ * long stretch of a capture expires nothing. A stop request ends reading
+ * and expires the cached flows, as at the end of the files.
+ */
+static int next_from_files(struct nf_engine *engine, struct nf_flow **flow)
 {
-    if (engine->group != NULL)
-        return next_from_group(engine, flow);
-    if (engine->live)
-        return next_live(engine, flow);
+    uint64_t start_ms = nf_clock_monotonic_ms();
+    unsigned frames = 0;
+
     while (engine->failure == 0) {
         *flow = nf_meter_pop_ready(engine->meter, engine->finished);
         if (*flow != NULL)
             return 1;
         if (engine->finished)
             return 0;
+        if (engine->stop_requested) {
+            engine->finished = 1;
+            check_meter(engine, nf_meter_flush(engine->meter));
+            continue;
+        }
         step(engine);
+        if (++frames % NF_FILE_CLOCK_FRAMES == 0 &&
+            nf_clock_monotonic_ms() - start_ms >= NF_LIVE_WAKE_MS)
+            return NF_ENGINE_WAITING;
     }
     return engine->failure;
+}
+
+static int next_flow(struct nf_engine *engine, struct nf_flow **flow)
+{
+    if (engine->group != NULL)
+        return next_from_group(engine, flow);
+    if (engine->live)
+        return next_live(engine, flow);
+    return next_from_files(engine, flow);
 }
 
 int nf_engine_next_flow(struct nf_engine *engine, struct nf_flow **flow)
@@ -388,7 +413,7 @@ void nf_engine_stop(struct nf_engine *engine)
 {
     if (engine->group != NULL)
         nf_meter_group_stop(engine->group);
-    else if (engine->live)
+    else
         engine->stop_requested = 1;
 }
 

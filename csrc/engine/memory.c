@@ -31,8 +31,8 @@ void nf_trim_watch_update(struct nf_trim_watch *watch, uint64_t live)
         watch->peak = live;
     if (watch->peak > watch->largest_peak)
         watch->largest_peak = watch->peak;
-    /* Halving steps go on below the minimum once a large peak was seen, down to the end. */
-    if (watch->largest_peak < NF_TRIM_MIN_LIVE || live > watch->peak / 2)
+    /* Halving steps go on below the minimum once a large peak was seen, down to one object. */
+    if (watch->largest_peak < NF_TRIM_MIN_LIVE || watch->peak < 2 || live > watch->peak / 2)
         return;
     nf_memory_trim();
     watch->peak = live;

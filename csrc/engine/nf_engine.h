@@ -404,7 +404,7 @@ struct nf_stats {
 /* Returned by nf_engine_next_flow during live capture when no flow became ready in time. */
 #define NF_ENGINE_WAITING 2
 
-/* Longest time nf_engine_next_flow blocks during live capture before it returns NF_ENGINE_WAITING. */
+/* About the longest time nf_engine_next_flow runs without a flow before it returns NF_ENGINE_WAITING. */
 #define NF_LIVE_WAKE_MS 250
 
 struct nf_engine;
@@ -436,16 +436,17 @@ int nf_engine_check_interface(const char *interface, const char *bpf_filter, cha
 /*
  * Reads and meters packets until a flow is ready, then moves it to *flow
  * (the caller owns it and sets its id). Returns 1 with a flow, 0 when
- * every source is read and every flow emitted, NF_ENGINE_WAITING (live
- * capture only) after about NF_LIVE_WAKE_MS without a flow, or a negative
- * code (the message is in nf_engine_error). May call the hooks.
+ * every source is read and every flow emitted, NF_ENGINE_WAITING after
+ * about NF_LIVE_WAKE_MS without a flow (call again; the pause lets the
+ * caller handle signals), or a negative code (the message is in
+ * nf_engine_error). May call the hooks.
  */
 int nf_engine_next_flow(struct nf_engine *engine, struct nf_flow **flow);
 
 /*
- * Stops live capture: the next nf_engine_next_flow call closes the
- * capture handles, expires every cached flow (expiration_id 0, as at the
- * end of a file) and then hands those flows out. Does nothing for files.
+ * Stops the run: the next nf_engine_next_flow call stops reading (live
+ * capture closes its handles), expires every cached flow (expiration_id
+ * 0, as at the end of a file) and then hands those flows out.
  */
 void nf_engine_stop(struct nf_engine *engine);
 
