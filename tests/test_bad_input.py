@@ -35,8 +35,23 @@ def test_missing_file(tmp_path):
 
 
 def test_directory(tmp_path):
-    with pytest.raises(ValueError, match=str(tmp_path)):
+    with pytest.raises(ValueError, match=str(tmp_path)) as raised:
         NFStreamer(source=str(tmp_path))
+    assert "is a directory, not a capture file" in str(raised.value)
+
+
+@pytest.mark.parametrize("as_list", [False, True], ids=["path", "list"])
+def test_named_pipe_is_rejected_by_kind(tmp_path, as_list):
+    import os
+
+    pipe = tmp_path / "stream.pcap"
+    os.mkfifo(pipe)
+    source = [str(pipe)] if as_list else str(pipe)
+
+    with pytest.raises(ValueError, match="stream.pcap") as raised:
+        NFStreamer(source=source)
+    assert "is a pipe, not a capture file" in str(raised.value)
+    assert "save a stream to a file first" in str(raised.value)
 
 
 def test_empty_file(tmp_path):

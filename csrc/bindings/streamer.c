@@ -122,6 +122,44 @@ static int nf_path_is_file(PyObject *path)
     return is_file;
 }
 
+/* Names what an existing path that is not a regular file is, or returns NULL. */
+static const char *nf_path_other_kind(PyObject *path)
+{
+    PyObject *encoded = PyUnicode_EncodeFSDefault(path);
+    struct stat info;
+    int found;
+
+    if (encoded == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    found = stat(PyBytes_AS_STRING(encoded), &info) == 0;
+    Py_DECREF(encoded);
+    if (!found || S_ISREG(info.st_mode))
+        return NULL;
+    if (S_ISDIR(info.st_mode))
+        return "a directory";
+    if (S_ISFIFO(info.st_mode))
+        return "a pipe";
+    if (S_ISCHR(info.st_mode) || S_ISBLK(info.st_mode))
+        return "a device";
+    return "not a regular file";
+}
+
+/* Raises ValueError for a path that exists but is no file, naming what it is. Returns 1 if raised. */
+static int nf_reject_other_kind(PyObject *path, const char *item)
+{
+    const char *kind = nf_path_other_kind(path);
+
+    if (kind == NULL)
+        return 0;
+    PyErr_Format(PyExc_ValueError,
+                 "source%s %R is %s, not a capture file; nfstream reads capture files (save a "
+                 "stream to a file first) and network interfaces",
+                 item, path, kind);
+    return 1;
+}
+
 static int nf_name_is_interface(PyObject *name)
 {
     const char *text = PyUnicode_AsUTF8(name);
@@ -233,7 +271,7 @@ static PyObject *nf_source_from_list(struct nf_module_state *state, PyObject *va
         PyObject *path = item == NULL ? NULL : nf_source_path(state, item, i);
         Py_XDECREF(item);
         int is_file = path == NULL ? -1 : nf_path_is_file(path);
-        if (is_file == 0)
+        if (is_file == 0 && !nf_reject_other_kind(path, " item"))
             PyErr_Format(PyExc_ValueError,
                          "source item %zd (%R) is not an existing capture file", i, path);
         if (is_file <= 0) {
@@ -265,6 +303,10 @@ static PyObject *nf_source_normalize(struct nf_module_state *state, PyObject *va
     if (nf_name_is_interface(path)) {
         *live = 1;
         return path;
+    }
+    if (nf_reject_other_kind(path, "")) {
+        Py_DECREF(path);
+        return NULL;
     }
     PyErr_Format(PyExc_ValueError,
                  "source %R is neither an existing capture file nor a network interface "
