@@ -22,9 +22,9 @@
 
 static const char *const nf_fuzz_filters[] = {NULL, "udp or (ip6 and tcp)"};
 
-static void mismatch(const char *what, uint64_t record)
+static void mismatch(const char *field, uint64_t record)
 {
-    fprintf(stderr, "fuzz_savefile: %s differs at record %llu\n", what,
+    fprintf(stderr, "fuzz_savefile: %s differs at record %llu\n", field,
             (unsigned long long)record);
     abort();
 }

@@ -15,7 +15,7 @@
  * for one meter, as nfstream does.
  *
  * Classic pcap files are read in blocks by savefile.c, which hands every
- * record it does not take (cut short, too long) back to libpcap; pcapng
+ * record it does not take (cut short, too long) back to libpcap. pcapng
  * and the rarer pcap variants are read by libpcap throughout.
  *
  * Limits: a record cut short by the end of a file ends that file; the

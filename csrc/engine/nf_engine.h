@@ -437,9 +437,9 @@ int nf_engine_check_interface(const char *interface, const char *bpf_filter, cha
  * Reads and meters packets until a flow is ready, then moves it to *flow
  * (the caller owns it and sets its id). Returns 1 with a flow, 0 when
  * every source is read and every flow emitted, NF_ENGINE_WAITING after
- * about NF_LIVE_WAKE_MS without a flow (call again; the pause lets the
- * caller handle signals), or a negative code (the message is in
- * nf_engine_error). May call the hooks.
+ * about NF_LIVE_WAKE_MS without a flow, or a negative code (the message
+ * is in nf_engine_error). After NF_ENGINE_WAITING the caller can handle
+ * signals and call again. May call the hooks.
  */
 int nf_engine_next_flow(struct nf_engine *engine, struct nf_flow **flow);
 
