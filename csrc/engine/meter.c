@@ -165,13 +165,15 @@ static int create_flow(struct nf_meter *meter, struct nf_packet *packet,
             meter->stats->flow_allocation_failures++;
             return 0;
         }
-        dissect(meter, flow, packet, 1);
     }
     if (nf_flow_table_insert(&meter->table, flow) != 0) {
         nf_flow_free(flow);
         meter->stats->flow_allocation_failures++;
         return 0;
     }
+    /* After the insert, so a dissection thread never gets a job for a flow freed above. */
+    if (meter->dissector != NULL)
+        dissect(meter, flow, packet, 1);
     meter->stats->flows_created++;
     meter->stats->flows_active++;
     if (meter->hooks.on_init != NULL &&
