@@ -5,7 +5,7 @@
  * Input layout (all integers big-endian):
  *   byte 0  low 4 bits: link type, an index into LINKTYPES (modulo its
  *           size); bit 4: extended decoding; bit 5: dissect in a second
- *           thread (taken only without hooks and sync_app_info)
+ *           thread (taken only without hooks and sync_app_info, on two cores)
  *   byte 1  bit 0 decode_tunnels; bits 1-2 n_dissections (0, 1, 20, 20);
  *           bits 3-4 accounting mode; bit 5 splt_analysis 5 instead of 0;
  *           bit 6 sync_app_info; bit 7 install hooks that force expiry
@@ -140,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (meter == NULL)
         return 0;
     if (data[0] & 0x20)
-        nf_meter_start_dissection_thread(meter);
+        nf_meter_start_dissection_thread(meter, 1);
     feed_frames(meter, linktype, nf_config_decode_flags(&config), data + NF_FUZZ_HEADER,
                 size - NF_FUZZ_HEADER);
     /* Pop half the flows before the flush, so nf_meter_free also meets queued ones. */

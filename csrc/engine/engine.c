@@ -120,9 +120,7 @@ static int create_single_meter(struct nf_engine *engine, const struct nf_config 
         snprintf(errbuf, NF_ERRBUF_SIZE, "out of memory creating a meter");
         return NF_ENOMEM;
     }
-    /* A second core runs nDPI; with one core the thread would only add switches. */
-    if (nf_usable_cores() > 1)
-        engine->threaded = nf_meter_start_dissection_thread(engine->meter);
+    engine->threaded = nf_meter_start_dissection_thread(engine->meter, 1);
     return 0;
 }
 

@@ -202,11 +202,12 @@ int nf_meter_frame(struct nf_meter *meter, const struct nf_frame *frame, int dec
 int nf_meter_advance(struct nf_meter *meter, uint64_t now_ns);
 
 /*
- * Moves dissection to a second thread when it can (dissection on, no
- * hooks, see dissection_thread.c). Returns 1 when the thread runs, 0 when
- * the meter keeps dissecting inline. Call before the first packet.
+ * Moves dissection to a second thread when it can: dissection on, no
+ * hooks (see dissection_thread.c), and two usable cores for each of the
+ * run's `meters` meters. Returns 1 when the thread runs, 0 when the meter
+ * keeps dissecting inline. Call before the first packet.
  */
-int nf_meter_start_dissection_thread(struct nf_meter *meter);
+int nf_meter_start_dissection_thread(struct nf_meter *meter, unsigned meters);
 
 /*
  * Removes and returns the oldest ready flow (the caller owns it), or NULL.

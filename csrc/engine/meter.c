@@ -74,11 +74,14 @@ void nf_meter_set_shard(struct nf_meter *meter, unsigned index, unsigned count)
     meter->shard_count = count > 0 ? count : 1;
 }
 
-int nf_meter_start_dissection_thread(struct nf_meter *meter)
+int nf_meter_start_dissection_thread(struct nf_meter *meter, unsigned meters)
 {
     if (meter->dissector == NULL || meter->hooks.on_init != NULL ||
         meter->hooks.on_update != NULL || meter->hooks.on_expire != NULL ||
         meter->config.sync_app_info)
+        return 0;
+    /* With fewer than two cores per meter the threads would only compete for them. */
+    if ((unsigned)nf_usable_cores() < 2 * (meters > 0 ? meters : 1))
         return 0;
     meter->dissection_thread =
         nf_dissection_thread_create(meter->dissector, meter->config.n_dissections);

@@ -243,9 +243,7 @@ static int open_worker(struct nf_meter_worker *worker, unsigned index,
         snprintf(errbuf, NF_ERRBUF_SIZE, "out of memory creating a meter");
         return NF_ENOMEM;
     }
-    /* Each meter gets a dissection thread only when every thread can have a core. */
-    if ((unsigned)nf_usable_cores() >= 2 * config->n_meters)
-        nf_meter_start_dissection_thread(worker->meter);
+    nf_meter_start_dissection_thread(worker->meter, config->n_meters);
     /* The kernel shards a live interface; file meters shard by key hash. */
     if (config->interface == NULL)
         nf_meter_set_shard(worker->meter, index, config->n_meters);
