@@ -271,6 +271,51 @@ const char *nf_meter_group_truncation(const struct nf_meter_group *group, uint64
 void nf_meter_group_free(struct nf_meter_group *group);
 
 /* ------------------------------------------------------------------ */
+/* Ring between two threads (ring.c)                                   */
+/* ------------------------------------------------------------------ */
+
+struct nf_ring;
+
+/* Creates an empty ring of `size` bytes, a power of two. Returns NULL without memory. */
+struct nf_ring *nf_ring_create(uint64_t size);
+
+/*
+ * Producer: waits for room and returns where a record of `length` bytes
+ * (at most a quarter of the ring) goes, aligned to 8 bytes. Nothing is
+ * sent until nf_ring_commit.
+ */
+void *nf_ring_reserve(struct nf_ring *ring, uint32_t length);
+
+/* Producer: sends the reserved record and returns the position after it. */
+uint64_t nf_ring_commit(struct nf_ring *ring);
+
+/* Producer: sends no more records. The consumer still gets every committed one. */
+void nf_ring_close(struct nf_ring *ring);
+
+/* Producer: returns 1 when the consumer has released every record before `position`. */
+int nf_ring_passed(struct nf_ring *ring, uint64_t position);
+
+/* Producer: blocks until the consumer has released every record before `position`. */
+void nf_ring_wait(struct nf_ring *ring, uint64_t position);
+
+/*
+ * Consumer: waits for the next record and returns it with its length, or
+ * NULL once the ring is closed and every record was read. The record
+ * stays valid until nf_ring_release.
+ */
+void *nf_ring_next(struct nf_ring *ring, uint32_t *length);
+
+/* Consumer: gives the last record's bytes back to the producer. */
+void nf_ring_release(struct nf_ring *ring);
+
+/*
+ * Frees the ring, whose threads have stopped using it. In a forked child
+ * whose threads are gone (`threads_lost`), the lock may still be held, so
+ * only the memory is freed. Accepts NULL.
+ */
+void nf_ring_free(struct nf_ring *ring, int threads_lost);
+
+/* ------------------------------------------------------------------ */
 /* Dissection thread (dissection_thread.c)                             */
 /* ------------------------------------------------------------------ */
 
