@@ -281,8 +281,8 @@ struct nf_ring *nf_ring_create(uint64_t size);
 
 /*
  * Producer: waits for room and returns where a record of `length` bytes
- * (at most a quarter of the ring) goes, aligned to 8 bytes. Nothing is
- * sent until nf_ring_commit.
+ * goes, aligned to 8 bytes. With its 8-byte header the record must fit in
+ * the ring. Nothing is sent until nf_ring_commit.
  */
 void *nf_ring_reserve(struct nf_ring *ring, uint32_t length);
 

@@ -18,12 +18,13 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "internal.h"
 
 #define NF_RING_ALIGN 8u
-/* Polls before a thread sleeps on its condition variable, a few microseconds. */
+/* Polls before a side sleeps, a few microseconds: each side is meant to have a core. */
 #define NF_RING_SPIN_LIMIT 4000
 #define NF_RING_NAP_NS 2000000L
 /* length of the record that sends the consumer from the end of the bytes back to the start */
@@ -34,21 +35,36 @@ struct nf_ring_header {
     uint32_t unused;
 };
 
+/*
+ * Fields that one side writes often sit on their own cache line, and the
+ * other side reads them only when it must. The producer rereads the tail
+ * when its copy shows no room. The consumer rereads the head when it has
+ * read up to its copy.
+ */
+#define NF_CACHE_LINE 64
+
 struct nf_ring {
     uint8_t *bytes;
     uint64_t size;          /* a power of two */
     uint64_t wake_bytes;    /* waiting bytes that wake a sleeping consumer */
-    uint64_t reserved_end;  /* producer only: end of the record being written */
-    uint64_t read_end;      /* consumer only: end of the record being read */
-    _Atomic uint64_t head;  /* end of the committed records */
-    _Atomic uint64_t tail;  /* end of the released records */
-    _Atomic uint64_t sleep_tail; /* the consumer's position when it went to sleep */
-    _Atomic int consumer_sleeping;
-    _Atomic int producer_sleeping;
-    _Atomic int closed;
     pthread_mutex_t lock;
     pthread_cond_t wake_consumer; /* on the monotonic clock, for the naps */
     pthread_cond_t wake_producer;
+    _Atomic int closed;
+
+    _Alignas(NF_CACHE_LINE) _Atomic uint64_t head; /* end of the committed records */
+    uint64_t reserved_end;  /* end of the record being written */
+    uint64_t known_tail;    /* the tail when the producer last read it */
+
+    _Alignas(NF_CACHE_LINE) _Atomic uint64_t tail; /* end of the released records */
+    uint64_t read_end;      /* end of the record being read */
+    uint64_t known_head;    /* the head when the consumer last read it */
+
+    _Alignas(NF_CACHE_LINE) _Atomic int producer_sleeping;
+    _Atomic uint64_t producer_target; /* the tail a sleeping producer waits for */
+
+    _Alignas(NF_CACHE_LINE) _Atomic int consumer_sleeping;
+    _Atomic uint64_t sleep_tail; /* the consumer's position when it went to sleep */
 };
 
 static void pause_briefly(void)
@@ -87,10 +103,11 @@ static int init_monotonic_condition(pthread_cond_t *condition)
 
 struct nf_ring *nf_ring_create(uint64_t size)
 {
-    struct nf_ring *ring = calloc(1, sizeof(*ring));
+    struct nf_ring *ring = aligned_alloc(NF_CACHE_LINE, sizeof(*ring));
 
     if (ring == NULL)
         return NULL;
+    memset(ring, 0, sizeof(*ring));
     ring->size = size;
     ring->wake_bytes = size / 32;
     ring->bytes = malloc(size);
@@ -154,6 +171,7 @@ void nf_ring_wait(struct nf_ring *ring, uint64_t position)
         pause_briefly();
     }
     pthread_mutex_lock(&ring->lock);
+    atomic_store(&ring->producer_target, position);
     atomic_store(&ring->producer_sleeping, 1);
     while (atomic_load(&ring->tail) < position)
         pthread_cond_wait(&ring->wake_producer, &ring->lock);
@@ -164,8 +182,22 @@ void nf_ring_wait(struct nf_ring *ring, uint64_t position)
 /* Waits until the bytes up to position `end` are free. */
 static void wait_for_room(struct nf_ring *ring, uint64_t end)
 {
-    if (end > ring->size)
-        nf_ring_wait(ring, end - ring->size);
+    if (end <= ring->size || end - ring->size <= ring->known_tail)
+        return;
+    ring->known_tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
+    if (end - ring->size <= ring->known_tail)
+        return;
+    /*
+     * A full ring waits for a batch of room, not for one record, so the
+     * producer does not wake for every record the consumer releases. The
+     * consumer can release at most up to the committed head.
+     */
+    uint64_t needed = end - ring->size;
+    uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
+    uint64_t target = needed + ring->wake_bytes < head ? needed + ring->wake_bytes : head;
+
+    nf_ring_wait(ring, target > needed ? target : needed);
+    ring->known_tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
 }
 
 void *nf_ring_reserve(struct nf_ring *ring, uint32_t length)
@@ -215,7 +247,7 @@ static uint64_t wait_for_head(struct nf_ring *ring, uint64_t position)
         head = atomic_load_explicit(&ring->head, memory_order_acquire);
         if (head != position)
             return head;
-        /* The last commit comes before the close, so reading the head after it sees that commit. */
+        /* The last commit precedes the close, so a load of the head after it returns that commit. */
         if (atomic_load(&ring->closed))
             return atomic_load(&ring->head);
         pause_briefly();
@@ -239,17 +271,35 @@ static uint64_t wait_for_head(struct nf_ring *ring, uint64_t position)
     return atomic_load(&ring->head);
 }
 
+/* Moves the tail to `position` and wakes a producer that waits for it. */
+static void release_to(struct nf_ring *ring, uint64_t position)
+{
+    atomic_store(&ring->tail, position);
+    if (atomic_load(&ring->producer_sleeping) &&
+        position >= atomic_load_explicit(&ring->producer_target, memory_order_relaxed)) {
+        pthread_mutex_lock(&ring->lock);
+        pthread_cond_signal(&ring->wake_producer);
+        pthread_mutex_unlock(&ring->lock);
+    }
+}
+
+void nf_ring_release(struct nf_ring *ring)
+{
+    release_to(ring, ring->read_end);
+}
+
 void *nf_ring_next(struct nf_ring *ring, uint32_t *length)
 {
     uint64_t position = ring->read_end;
 
     for (;;) {
-        uint64_t head = atomic_load_explicit(&ring->head, memory_order_acquire);
         struct nf_ring_header *header;
 
-        if (head == position) {
-            head = wait_for_head(ring, position);
-            if (head == position)
+        if (ring->known_head == position)
+            ring->known_head = atomic_load_explicit(&ring->head, memory_order_acquire);
+        if (ring->known_head == position) {
+            ring->known_head = wait_for_head(ring, position);
+            if (ring->known_head == position)
                 return NULL;
         }
         header = header_at(ring, position);
@@ -260,16 +310,7 @@ void *nf_ring_next(struct nf_ring *ring, uint32_t *length)
         }
         position = (position | (ring->size - 1)) + 1;
         ring->read_end = position;
-        atomic_store(&ring->tail, position);
+        release_to(ring, position);
     }
 }
 
-void nf_ring_release(struct nf_ring *ring)
-{
-    atomic_store(&ring->tail, ring->read_end);
-    if (atomic_load(&ring->producer_sleeping)) {
-        pthread_mutex_lock(&ring->lock);
-        pthread_cond_signal(&ring->wake_producer);
-        pthread_mutex_unlock(&ring->lock);
-    }
-}
