@@ -361,7 +361,7 @@ static void return_memory(struct nf_engine *engine, int status)
  */
 static int next_from_files(struct nf_engine *engine, struct nf_flow **flow)
 {
-    uint64_t start_ms = nf_clock_monotonic_ms();
+    uint64_t start_ms = 0;
     unsigned frames = 0;
 
     while (engine->failure == 0) {
@@ -376,9 +376,19 @@ static int next_from_files(struct nf_engine *engine, struct nf_flow **flow)
             continue;
         }
         step(engine);
-        if (++frames % NF_FILE_CLOCK_FRAMES == 0 &&
-            nf_clock_monotonic_ms() - start_ms >= NF_LIVE_WAKE_MS)
-            return NF_ENGINE_WAITING;
+        /*
+         * Most calls find a flow within a few frames, so the clock starts at
+         * the first check instead of on entry. Reading it on entry cost 3% of
+         * the run on a capture of a million short flows (perf).
+         */
+        if (++frames % NF_FILE_CLOCK_FRAMES == 0) {
+            uint64_t now_ms = nf_clock_monotonic_ms();
+
+            if (start_ms == 0)
+                start_ms = now_ms;
+            else if (now_ms - start_ms >= NF_LIVE_WAKE_MS)
+                return NF_ENGINE_WAITING;
+        }
     }
     return engine->failure;
 }
@@ -405,6 +415,20 @@ int nf_engine_next_flow(struct nf_engine *engine, struct nf_flow **flow)
     status = next_flow(engine, flow);
     return_memory(engine, status);
     return status;
+}
+
+int nf_engine_take_ready(struct nf_engine *engine, struct nf_flow **flow)
+{
+    *flow = NULL;
+    /* A failed run or one in a forked child goes through nf_engine_next_flow, which reports it. */
+    if (engine->meter == NULL || engine->failure != 0 ||
+        engine->fork_generation != nf_process_fork_generation())
+        return 0;
+    *flow = nf_meter_pop_ready(engine->meter, 0);
+    if (*flow == NULL)
+        return 0;
+    return_memory(engine, 1);
+    return 1;
 }
 
 void nf_engine_stop(struct nf_engine *engine)

@@ -444,6 +444,14 @@ int nf_engine_check_interface(const char *interface, const char *bpf_filter, cha
 int nf_engine_next_flow(struct nf_engine *engine, struct nf_flow **flow);
 
 /*
+ * Moves a flow that a single meter has ready to *flow without reading,
+ * waiting or calling hooks. Returns 1 with a flow, or 0 when none is
+ * ready now (nf_engine_next_flow then reads on). Meant for a caller that
+ * would release a lock around nf_engine_next_flow only when it must.
+ */
+int nf_engine_take_ready(struct nf_engine *engine, struct nf_flow **flow);
+
+/*
  * Stops the run: the next nf_engine_next_flow call stops reading (live
  * capture closes its handles), expires every cached flow (expiration_id
  * 0, as at the end of a file) and then hands those flows out.
