@@ -21,7 +21,7 @@ from test_leaks import many_flows_capture
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FLOWS_PER_FILE = 300_000
-FILE_COUNT = 20
+FILE_COUNT = 150
 # Metering all files takes several seconds; the interrupt must end the run much sooner.
 SIGNAL_AFTER_SECONDS = 1.0
 EXIT_WITHIN_SECONDS = 3.0

@@ -228,20 +228,25 @@ static int nf_field_scope_number(const struct nf_field *field, const struct nf_f
                                  uint64_t *integer, double *real)
 {
     const struct nf_scope_stats *stats = &flow->scope[field->scope];
+    /* Statistics columns exist only in runs with statistical_analysis, whose flows keep them. */
+    static const struct nf_scope_statistics none;
+    const struct nf_scope_statistics *statistics =
+        flow->statistics != NULL ? &flow->statistics[field->scope] : &none;
 
     switch (field->kind) {
     case NF_KIND_MEAN_PS:
-        *real = stats->mean_ps;
+        *real = statistics->mean_ps;
         return NF_NUMBER_REAL;
     case NF_KIND_STDDEV_PS:
-        *real = nf_field_stddev(stats->m2_ps, stats->packets);
+        *real = nf_field_stddev(statistics->m2_ps, stats->packets);
         return NF_NUMBER_REAL;
     case NF_KIND_MEAN_PIAT:
-        *real = stats->mean_piat_ms;
+        *real = statistics->mean_piat_ms;
         return NF_NUMBER_REAL;
     case NF_KIND_STDDEV_PIAT:
         /* n packets give n - 1 intervals, so the sample divisor is n - 2. */
-        *real = stats->packets > 2 ? nf_field_stddev(stats->m2_piat_ms, stats->packets - 1) : 0.0;
+        *real = stats->packets > 2 ? nf_field_stddev(statistics->m2_piat_ms, stats->packets - 1)
+                                   : 0.0;
         return NF_NUMBER_REAL;
     case NF_KIND_FIRST_SEEN:
         *integer = nf_ms(stats->first_seen_ns);
@@ -268,19 +273,19 @@ static int nf_field_scope_number(const struct nf_field *field, const struct nf_f
         *integer = stats->bytes;
         break;
     case NF_KIND_MIN_PS:
-        *integer = stats->min_ps;
+        *integer = statistics->min_ps;
         break;
     case NF_KIND_MAX_PS:
-        *integer = stats->max_ps;
+        *integer = statistics->max_ps;
         break;
     case NF_KIND_MIN_PIAT:
-        *integer = stats->min_piat_ms;
+        *integer = statistics->min_piat_ms;
         break;
     case NF_KIND_MAX_PIAT:
-        *integer = stats->max_piat_ms;
+        *integer = statistics->max_piat_ms;
         break;
     default:
-        *integer = stats->flag_packets[field->offset];
+        *integer = statistics->flag_packets[field->offset];
         break;
     }
     return NF_NUMBER_UNSIGNED;

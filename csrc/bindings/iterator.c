@@ -102,6 +102,7 @@ static void nf_iterator_fill_config(struct nf_iterator_object *self,
     config->active_timeout_ms = options->active_timeout_s * 1000;
     config->accounting_mode = options->accounting_mode;
     config->n_dissections = options->n_dissections;
+    config->statistical_analysis = options->statistical_analysis;
     config->splt_analysis = options->splt_analysis;
     config->sync_app_info = self->plugin_count > 0;
     config->n_meters = options->n_meters;

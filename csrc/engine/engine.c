@@ -192,6 +192,7 @@ struct nf_engine *nf_engine_create(const struct nf_config *config, const struct 
     *error = create_single_meter(engine, config, hooks, errbuf);
     if (*error != 0)
         goto fail;
+    nf_meter_start_lookahead(engine->meter);
     return engine;
 
 fail:

@@ -3,7 +3,8 @@
  * statistics of the three scopes (bidirectional, src2dst, dst2src), and
  * the first-packets arrays (SPLT).
  *
- * One struct nf_scope_stats and one update function serve all three
+ * One struct nf_scope_stats (with struct nf_scope_statistics when
+ * statistical_analysis is on) and one update function serve all three
  * scopes. The floating-point updates follow nfstream's operation order
  * exactly, because users compare means and deviations bit for bit.
  */
@@ -53,7 +54,7 @@ void nf_flow_key_from_packet(const struct nf_packet *packet, struct nf_flow_key 
     key->ip_version = packet->ip_version;
 }
 
-static void count_flags(struct nf_scope_stats *scope, uint8_t flags)
+static void count_flags(struct nf_scope_statistics *statistics, uint8_t flags)
 {
     static const uint8_t bits[NF_FLAG_COUNT] = {
         [NF_FLAG_SYN] = NF_TCP_SYN, [NF_FLAG_CWR] = NF_TCP_CWR, [NF_FLAG_ECE] = NF_TCP_ECE,
@@ -62,63 +63,68 @@ static void count_flags(struct nf_scope_stats *scope, uint8_t flags)
     };
 
     for (int i = 0; i < NF_FLAG_COUNT; i++)
-        scope->flag_packets[i] += (flags & bits[i]) != 0;
+        statistics->flag_packets[i] += (flags & bits[i]) != 0;
 }
 
-static void scope_start(struct nf_scope_stats *scope, uint64_t time_ns, uint16_t size)
+static void statistics_start(struct nf_scope_statistics *statistics, uint16_t size)
 {
-    scope->first_seen_ns = time_ns;
-    scope->last_seen_ns = time_ns;
-    scope->packets = 1;
-    scope->bytes = size;
-    scope->min_ps = size;
-    scope->max_ps = size;
-    scope->mean_ps = size;
-    scope->m2_ps = 0.0;
+    statistics->min_ps = size;
+    statistics->max_ps = size;
+    statistics->mean_ps = size;
+    statistics->m2_ps = 0.0;
 }
 
 /*
- * Welford's update. The inter-arrival series has one value fewer than the
- * packet series, so its count is packets - 1.
+ * Welford's update for the scope's packet number `packets` (2 or more),
+ * `piat` ms after the previous one. The inter-arrival series has one
+ * value fewer than the packet series, so its count is packets - 1.
  */
-static void scope_add(struct nf_scope_stats *scope, uint64_t time_ns, uint16_t size)
+static void statistics_add(struct nf_scope_statistics *statistics, uint64_t packets,
+                           uint64_t piat, uint16_t size)
 {
-    uint64_t piat = nf_ms(time_ns) - nf_ms(scope->last_seen_ns);
     uint64_t intervals;
     double old_mean;
 
-    scope->packets++;
-    scope->bytes += size;
-    scope->last_seen_ns = time_ns;
-    scope->min_ps = size < scope->min_ps ? size : scope->min_ps;
-    scope->max_ps = size > scope->max_ps ? size : scope->max_ps;
-    old_mean = scope->mean_ps;
-    scope->mean_ps += (size - old_mean) / (double)scope->packets;
-    scope->m2_ps += (size - old_mean) * (size - scope->mean_ps);
+    statistics->min_ps = size < statistics->min_ps ? size : statistics->min_ps;
+    statistics->max_ps = size > statistics->max_ps ? size : statistics->max_ps;
+    old_mean = statistics->mean_ps;
+    statistics->mean_ps += (size - old_mean) / (double)packets;
+    statistics->m2_ps += (size - old_mean) * (size - statistics->mean_ps);
 
-    intervals = scope->packets - 1;
+    intervals = packets - 1;
     if (intervals == 1) {
-        scope->min_piat_ms = piat;
-        scope->max_piat_ms = piat;
-        scope->mean_piat_ms = (double)piat;
-        scope->m2_piat_ms = 0.0;
+        statistics->min_piat_ms = piat;
+        statistics->max_piat_ms = piat;
+        statistics->mean_piat_ms = (double)piat;
+        statistics->m2_piat_ms = 0.0;
         return;
     }
-    scope->min_piat_ms = piat < scope->min_piat_ms ? piat : scope->min_piat_ms;
-    scope->max_piat_ms = piat > scope->max_piat_ms ? piat : scope->max_piat_ms;
-    old_mean = scope->mean_piat_ms;
-    scope->mean_piat_ms += ((double)piat - old_mean) / (double)intervals;
-    scope->m2_piat_ms += ((double)piat - old_mean) * ((double)piat - scope->mean_piat_ms);
+    statistics->min_piat_ms = piat < statistics->min_piat_ms ? piat : statistics->min_piat_ms;
+    statistics->max_piat_ms = piat > statistics->max_piat_ms ? piat : statistics->max_piat_ms;
+    old_mean = statistics->mean_piat_ms;
+    statistics->mean_piat_ms += ((double)piat - old_mean) / (double)intervals;
+    statistics->m2_piat_ms +=
+        ((double)piat - old_mean) * ((double)piat - statistics->mean_piat_ms);
 }
 
-static void scope_count(struct nf_scope_stats *scope, uint64_t time_ns, uint16_t size,
-                        uint8_t flags)
+/* Counts a packet in a scope, and in its statistics when the flow keeps them (else NULL). */
+static void scope_count(struct nf_scope_stats *scope, struct nf_scope_statistics *statistics,
+                        uint64_t time_ns, uint16_t size, uint8_t flags)
 {
+    uint64_t piat = nf_ms(time_ns) - nf_ms(scope->last_seen_ns);
+
     if (scope->packets == 0)
-        scope_start(scope, time_ns, size);
+        scope->first_seen_ns = time_ns;
+    scope->last_seen_ns = time_ns;
+    scope->packets++;
+    scope->bytes += size;
+    if (statistics == NULL)
+        return;
+    if (scope->packets == 1)
+        statistics_start(statistics, size);
     else
-        scope_add(scope, time_ns, size);
-    count_flags(scope, flags);
+        statistics_add(statistics, scope->packets, piat, size);
+    count_flags(statistics, flags);
 }
 
 static struct nf_splt *splt_create(unsigned capacity)
@@ -152,14 +158,32 @@ static void splt_record(struct nf_splt *splt, const struct nf_packet *packet, ui
     splt->count++;
 }
 
-struct nf_flow *nf_flow_create(struct nf_packet *packet, const struct nf_flow_key *key,
-                               uint64_t hash, int accounting_mode, unsigned splt_capacity)
+/* Counts a packet, whose direction is already set, in the bidirectional scope and its own. */
+static void count_packet(struct nf_flow *flow, const struct nf_packet *packet, uint16_t size)
 {
-    struct nf_flow *flow = calloc(1, sizeof(*flow));
+    struct nf_scope_statistics *statistics = flow->statistics;
+    int scope = NF_SRC2DST + packet->direction;
+
+    scope_count(&flow->scope[NF_BIDIRECTIONAL], statistics == NULL ? NULL : &statistics[0],
+                packet->time_ns, size, packet->tcp_flags);
+    scope_count(&flow->scope[scope], statistics == NULL ? NULL : &statistics[scope],
+                packet->time_ns, size, packet->tcp_flags);
+    splt_record(flow->splt, packet, size);
+}
+
+struct nf_flow *nf_flow_create(struct nf_packet *packet, const struct nf_flow_key *key,
+                               uint64_t hash, int accounting_mode, int statistics,
+                               unsigned splt_capacity)
+{
+    size_t statistics_size = statistics ? NF_SCOPE_COUNT * sizeof(struct nf_scope_statistics) : 0;
+    struct nf_flow *flow = calloc(1, sizeof(*flow) + statistics_size);
     uint16_t size = nf_packet_size(packet, accounting_mode);
 
     if (flow == NULL)
         return NULL;
+    /* The statistics more than double a flow's size, so only runs that ask for them pay. */
+    if (statistics)
+        flow->statistics = (struct nf_scope_statistics *)(flow + 1);
     if (splt_capacity > 0 && (flow->splt = splt_create(splt_capacity)) == NULL) {
         free(flow);
         return NULL;
@@ -180,9 +204,7 @@ struct nf_flow *nf_flow_create(struct nf_packet *packet, const struct nf_flow_ke
 
     packet->direction = 0;
     packet->delta_ms = 0;
-    scope_count(&flow->scope[NF_BIDIRECTIONAL], packet->time_ns, size, packet->tcp_flags);
-    scope_count(&flow->scope[NF_SRC2DST], packet->time_ns, size, packet->tcp_flags);
-    splt_record(flow->splt, packet, size);
+    count_packet(flow, packet, size);
     return flow;
 }
 
@@ -201,14 +223,10 @@ static uint8_t packet_direction(const struct nf_flow *flow, const struct nf_pack
 void nf_flow_update(struct nf_flow *flow, struct nf_packet *packet, int accounting_mode)
 {
     uint16_t size = nf_packet_size(packet, accounting_mode);
-    struct nf_scope_stats *bidirectional = &flow->scope[NF_BIDIRECTIONAL];
 
     packet->direction = packet_direction(flow, packet);
-    packet->delta_ms = nf_ms(packet->time_ns) - nf_ms(bidirectional->last_seen_ns);
-    scope_count(bidirectional, packet->time_ns, size, packet->tcp_flags);
-    scope_count(&flow->scope[NF_SRC2DST + packet->direction], packet->time_ns, size,
-                packet->tcp_flags);
-    splt_record(flow->splt, packet, size);
+    packet->delta_ms = nf_ms(packet->time_ns) - nf_ms(flow->scope[NF_BIDIRECTIONAL].last_seen_ns);
+    count_packet(flow, packet, size);
 }
 
 void nf_flow_free(struct nf_flow *flow)

@@ -87,12 +87,13 @@ uint16_t nf_packet_size(const struct nf_packet *packet, int accounting_mode);
 void nf_flow_key_from_packet(const struct nf_packet *packet, struct nf_flow_key *key);
 
 /*
- * Allocates a flow from its first packet, with SPLT arrays when
- * splt_capacity > 0. Returns NULL when out of memory. Sets
- * packet->direction and packet->delta_ms.
+ * Allocates a flow from its first packet, with running statistics when
+ * `statistics` is set and SPLT arrays when splt_capacity > 0. Returns
+ * NULL when out of memory. Sets packet->direction and packet->delta_ms.
  */
 struct nf_flow *nf_flow_create(struct nf_packet *packet, const struct nf_flow_key *key,
-                               uint64_t hash, int accounting_mode, unsigned splt_capacity);
+                               uint64_t hash, int accounting_mode, int statistics,
+                               unsigned splt_capacity);
 
 /* Counts a later packet; sets packet->direction and packet->delta_ms. */
 void nf_flow_update(struct nf_flow *flow, struct nf_packet *packet, int accounting_mode);
@@ -152,6 +153,15 @@ int nf_flow_table_insert(struct nf_flow_table *table, struct nf_flow *flow);
 /* Removes a flow from the slots and the list; the caller owns it after. */
 void nf_flow_table_remove(struct nf_flow_table *table, struct nf_flow *flow);
 
+/*
+ * Starts loading the slot where a lookup, insert or removal with this
+ * hash begins, so that a later call does not wait on memory. Only a hint.
+ */
+static inline void nf_flow_table_prefetch(const struct nf_flow_table *table, uint64_t hash)
+{
+    __builtin_prefetch(&table->slots[hash & table->mask]);
+}
+
 /* Frees the slot array (not the flows). */
 void nf_flow_table_destroy(struct nf_flow_table *table);
 
@@ -184,7 +194,20 @@ int nf_meter_process(struct nf_meter *meter, struct nf_packet *packet);
  */
 void nf_meter_set_shard(struct nf_meter *meter, unsigned index, unsigned count);
 
-/* Expires every cached flow in cache order (end of capture). Returns 0 or NF_EHOOK. */
+/*
+ * For capture files: lets each frame given to nf_meter_frame wait behind a
+ * few later ones, so that the slot of its flow loads from memory while
+ * they are decoded. Order and results do not change. Applies only without
+ * dissection and hooks, which read a packet's bytes. nf_meter_flush meters
+ * the waiting frames first. Returns 1 when frames wait, else 0.
+ */
+int nf_meter_start_lookahead(struct nf_meter *meter);
+
+/*
+ * Meters the frames still waiting (see nf_meter_start_lookahead), then
+ * expires every cached flow in cache order (end of capture). Returns 0,
+ * NF_ENOMEM or NF_EHOOK.
+ */
 int nf_meter_flush(struct nf_meter *meter);
 
 /*

@@ -33,6 +33,16 @@
 
 #define NF_SCAN_INTERVAL_MS 10
 #define NF_SCAN_MAX_FLOWS 1000
+/* How far ahead a flush loads the slots of the flows it will remove. */
+#define NF_PREFETCH_FLOWS 8
+/* Decoded packets that wait while their slots load (see nf_meter_start_lookahead). */
+#define NF_LOOKAHEAD_PACKETS 8
+
+struct nf_waiting_packet {
+    struct nf_packet packet; /* ip_data is NULL: nothing reads it without dissection or hooks */
+    struct nf_flow_key key;
+    uint64_t hash;
+};
 
 struct nf_meter {
     struct nf_config config;
@@ -46,6 +56,10 @@ struct nf_meter {
     uint64_t scan_tick_ms;          /* packet time of the last idle scan */
     unsigned shard_index;           /* meters only flows whose key hash modulo */
     unsigned shard_count;           /* shard_count is shard_index; 1 meters all */
+    int lookahead;                  /* frames wait in `waiting` before they are metered */
+    unsigned waiting_first;
+    unsigned waiting_count;
+    struct nf_waiting_packet waiting[NF_LOOKAHEAD_PACKETS];
 };
 
 struct nf_meter *nf_meter_create(const struct nf_config *config, struct nf_dissector *dissector,
@@ -150,6 +164,7 @@ static int create_flow(struct nf_meter *meter, struct nf_packet *packet,
                        const struct nf_flow_key *key, uint64_t hash)
 {
     struct nf_flow *flow = nf_flow_create(packet, key, hash, meter->config.accounting_mode,
+                                          meter->config.statistical_analysis,
                                           meter->config.splt_analysis);
 
     /* Out of memory costs this packet, not the run: later packets may fit again. */
@@ -261,10 +276,10 @@ static int scan_idle(struct nf_meter *meter)
     return status;
 }
 
-int nf_meter_process(struct nf_meter *meter, struct nf_packet *packet)
+/* Meters a packet whose key and hash are already computed. */
+static int process_keyed(struct nf_meter *meter, struct nf_packet *packet,
+                         const struct nf_flow_key *key, uint64_t hash)
 {
-    struct nf_flow_key key;
-    uint64_t hash;
     int scan_due;
     int status;
 
@@ -275,17 +290,62 @@ int nf_meter_process(struct nf_meter *meter, struct nf_packet *packet)
     scan_due = nf_ms(meter->tick_ns) - meter->scan_tick_ms >= NF_SCAN_INTERVAL_MS;
     if (scan_due)
         meter->scan_tick_ms = nf_ms(meter->tick_ns);
-    nf_flow_key_from_packet(packet, &key);
-    hash = nf_flow_key_hash(&key);
     /* Another shard's packet only moves this meter's clock, as in nfstream's meters. */
     if (meter->shard_count > 1 && hash % meter->shard_count != meter->shard_index)
         return scan_due ? scan_idle(meter) : 0;
     meter->stats->packets_processed++;
 
-    status = consume(meter, packet, &key, hash);
+    status = consume(meter, packet, key, hash);
     if (status != 0)
         return status;
     return scan_due ? scan_idle(meter) : 0;
+}
+
+int nf_meter_process(struct nf_meter *meter, struct nf_packet *packet)
+{
+    struct nf_flow_key key;
+
+    nf_flow_key_from_packet(packet, &key);
+    return process_keyed(meter, packet, &key, nf_flow_key_hash(&key));
+}
+
+int nf_meter_start_lookahead(struct nf_meter *meter)
+{
+    meter->lookahead = meter->dissector == NULL && meter->hooks.on_init == NULL &&
+                       meter->hooks.on_update == NULL && meter->hooks.on_expire == NULL;
+    return meter->lookahead;
+}
+
+static int process_oldest_waiting(struct nf_meter *meter)
+{
+    struct nf_waiting_packet *waiting = &meter->waiting[meter->waiting_first];
+
+    meter->waiting_first = (meter->waiting_first + 1) % NF_LOOKAHEAD_PACKETS;
+    meter->waiting_count--;
+    return process_keyed(meter, &waiting->packet, &waiting->key, waiting->hash);
+}
+
+/*
+ * Queues a decoded packet and starts loading its slot, then meters the
+ * oldest queued packet once the queue is full. Packets are metered in
+ * the order they came, so only the timing of memory loads changes.
+ */
+static int wait_in_line(struct nf_meter *meter, const struct nf_packet *packet)
+{
+    struct nf_waiting_packet *waiting;
+    int status = 0;
+
+    if (meter->waiting_count == NF_LOOKAHEAD_PACKETS)
+        status = process_oldest_waiting(meter);
+    waiting = &meter->waiting[(meter->waiting_first + meter->waiting_count) %
+                              NF_LOOKAHEAD_PACKETS];
+    waiting->packet = *packet;
+    waiting->packet.ip_data = NULL;
+    nf_flow_key_from_packet(&waiting->packet, &waiting->key);
+    waiting->hash = nf_flow_key_hash(&waiting->key);
+    nf_flow_table_prefetch(&meter->table, waiting->hash);
+    meter->waiting_count++;
+    return status;
 }
 
 int nf_meter_frame(struct nf_meter *meter, const struct nf_frame *frame, int decode_flags)
@@ -302,6 +362,8 @@ int nf_meter_frame(struct nf_meter *meter, const struct nf_frame *frame, int dec
         return 0;
     }
     packet.time_ns = frame->time_ns;
+    if (meter->lookahead)
+        return wait_in_line(meter, &packet);
     return nf_meter_process(meter, &packet);
 }
 
@@ -318,9 +380,31 @@ int nf_meter_advance(struct nf_meter *meter, uint64_t now_ns)
 
 int nf_meter_flush(struct nf_meter *meter)
 {
+    struct nf_flow *ahead;
     int status = 0;
 
+    while (meter->waiting_count > 0) {
+        int waiting_status = process_oldest_waiting(meter);
+
+        if (status == 0)
+            status = waiting_status;
+    }
+    ahead = meter->table.oldest;
+    /*
+     * Removing a flow waits on its slot, a random place in a large array.
+     * The slot of the flow NF_PREFETCH_FLOWS later is loaded meanwhile.
+     * Only on_expire could take other flows out of the list, so without
+     * it `ahead` stays in the list.
+     */
+    if (meter->hooks.on_expire != NULL)
+        ahead = NULL;
+    for (int i = 0; i < NF_PREFETCH_FLOWS && ahead != NULL; i++)
+        ahead = ahead->list_next;
     while (meter->table.oldest != NULL) {
+        if (ahead != NULL) {
+            nf_flow_table_prefetch(&meter->table, ahead->hash);
+            ahead = ahead->list_next;
+        }
         if (expire(meter, meter->table.oldest) != 0)
             status = NF_EHOOK;
         if (status != 0)

@@ -245,8 +245,10 @@ static int open_worker(struct nf_meter_worker *worker, unsigned index,
     }
     nf_meter_start_dissection_thread(worker->meter, config->n_meters);
     /* The kernel shards a live interface; file meters shard by key hash. */
-    if (config->interface == NULL)
+    if (config->interface == NULL) {
         nf_meter_set_shard(worker->meter, index, config->n_meters);
+        nf_meter_start_lookahead(worker->meter);
+    }
     worker->last_refresh_ms = nf_clock_monotonic_ms();
     return 0;
 }

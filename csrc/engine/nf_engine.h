@@ -174,24 +174,30 @@ struct nf_flow_key {
 
 enum nf_scope { NF_BIDIRECTIONAL = 0, NF_SRC2DST = 1, NF_DST2SRC = 2, NF_SCOPE_COUNT = 3 };
 
-/* Index of each TCP flag counter in struct nf_scope_stats.flag_packets. */
+/* Index of each TCP flag counter in struct nf_scope_statistics.flag_packets. */
 enum nf_flag_index {
     NF_FLAG_SYN, NF_FLAG_CWR, NF_FLAG_ECE, NF_FLAG_URG,
     NF_FLAG_ACK, NF_FLAG_PSH, NF_FLAG_RST, NF_FLAG_FIN, NF_FLAG_COUNT
 };
 
 /*
- * Counters and running statistics of one scope (bidirectional, src2dst
- * or dst2src). Sizes follow the accounting mode. Means and M2 sums use
- * Welford's update in the exact operation order nfstream uses, so the
- * floats match bit for bit. Invariant: packets == 0 implies every other
- * field is 0.
+ * Counters of one scope (bidirectional, src2dst or dst2src). Sizes follow
+ * the accounting mode. Invariant: packets == 0 implies every other field
+ * is 0.
  */
 struct nf_scope_stats {
     uint64_t first_seen_ns;
     uint64_t last_seen_ns;
     uint64_t packets;
     uint64_t bytes;
+};
+
+/*
+ * Running statistics of one scope, kept only with statistical_analysis.
+ * Means and M2 sums use Welford's update in the exact operation order
+ * nfstream uses, so the floats match bit for bit.
+ */
+struct nf_scope_statistics {
     uint64_t min_piat_ms;
     uint64_t max_piat_ms;
     double mean_ps;
@@ -264,6 +270,8 @@ struct nf_flow {
     uint8_t in_table;           /* 1 while the flow is in the table's hash and cache list */
     uint8_t dissection_done;    /* set by a dissection thread once flow->dpi is freed */
     struct nf_scope_stats scope[NF_SCOPE_COUNT];
+    /* NF_SCOPE_COUNT entries after the flow in its allocation; NULL without statistical_analysis */
+    struct nf_scope_statistics *statistics;
     struct nf_splt *splt;       /* NULL when splt_analysis == 0 */
     struct nf_app_info *app;    /* NULL when n_dissections == 0 */
     struct nf_dpi_state *dpi;   /* NULL once dissection ended */
@@ -370,6 +378,7 @@ struct nf_config {
     uint64_t active_timeout_ms;
     int accounting_mode;       /* 0 raw, 1 ip, 2 transport, 3 payload */
     unsigned n_dissections;    /* 0..255 */
+    int statistical_analysis;  /* flows keep struct nf_scope_statistics */
     unsigned splt_analysis;    /* 0..65535 */
     int sync_app_info;         /* refresh flow->app after every dissected packet (plugins) */
     /* Live capture: with `interface` set, paths are ignored. */
