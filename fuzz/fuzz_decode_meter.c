@@ -5,7 +5,10 @@
  * Input layout (all integers big-endian):
  *   byte 0  low 4 bits: link type, an index into LINKTYPES (modulo its
  *           size); bit 4: extended decoding; bit 5: dissect in a second
- *           thread (taken only without hooks and sync_app_info, on two cores)
+ *           thread (taken only without hooks and sync_app_info, on two cores);
+ *           bit 6: statistical_analysis; bit 7: let frames wait behind later
+ *           ones (nf_meter_start_lookahead, taken only without dissection
+ *           and hooks)
  *   byte 1  bit 0 decode_tunnels; bits 1-2 n_dissections (0, 1, 20, 20);
  *           bits 3-4 accounting mode; bit 5 splt_analysis 5 instead of 0;
  *           bit 6 sync_app_info; bit 7 install hooks that force expiry
@@ -16,9 +19,9 @@
  *   bytes of frame. A frame longer than the rest of the input is cut.
  *
  * Each frame is copied into a buffer of exactly caplen bytes so that
- * AddressSanitizer sees any read past the captured data. Accepted packets
- * go through nf_meter_process; at the end the meter is flushed and every
- * ready flow is popped and freed. The nDPI module is created once and
+ * AddressSanitizer sees any read past the captured data. Frames go through
+ * nf_meter_frame; at the end the meter is flushed and every ready flow is
+ * popped and freed. The nDPI module is created once and
  * reused, because creating it takes far longer than one input.
  */
 #include <stdint.h>
@@ -73,6 +76,7 @@ static void parse_config(const uint8_t *data, struct nf_config *config, int *lin
     memset(config, 0, sizeof(*config));
     *linktype = LINKTYPES[(data[0] & 15) % (sizeof(LINKTYPES) / sizeof(LINKTYPES[0]))];
     config->extended_decoding = (data[0] >> 4) & 1;
+    config->statistical_analysis = (data[0] >> 6) & 1;
     config->decode_tunnels = data[1] & 1;
     config->n_dissections = DISSECTIONS[(data[1] >> 1) & 3];
     config->accounting_mode = (data[1] >> 3) & 3;
@@ -93,25 +97,27 @@ static int feed_frames(struct nf_meter *meter, int linktype, int decode_flags,
         uint32_t caplen = (uint32_t)data[0] << 8 | data[1];
         int16_t step_ms = (int16_t)((uint16_t)data[2] << 8 | data[3]);
         int8_t excess = (int8_t)data[4];
-        struct nf_packet packet;
-        uint8_t *frame;
-        int status = 0;
+        struct nf_frame frame;
+        uint8_t *bytes;
+        int status;
 
         data += NF_FUZZ_FRAME_HEADER;
         size -= NF_FUZZ_FRAME_HEADER;
         if (caplen > size)
             caplen = (uint32_t)size;
-        frame = malloc(caplen > 0 ? caplen : 1);
-        if (frame == NULL)
+        bytes = malloc(caplen > 0 ? caplen : 1);
+        if (bytes == NULL)
             return NF_ENOMEM;
-        memcpy(frame, data, caplen);
+        memcpy(bytes, data, caplen);
         time_ns += (uint64_t)((int64_t)step_ms * (int64_t)NF_NS_PER_MS);
-        if (nf_decode_packet(linktype, decode_flags, frame, caplen,
-                             (uint32_t)((int64_t)caplen + excess), &packet) == NF_DROP_NONE) {
-            packet.time_ns = time_ns;
-            status = nf_meter_process(meter, &packet);
-        }
-        free(frame);
+        frame.data = bytes;
+        frame.caplen = caplen;
+        frame.wirelen = (uint32_t)((int64_t)caplen + excess);
+        frame.time_ns = time_ns;
+        frame.linktype = linktype;
+        status = nf_meter_frame(meter, &frame, decode_flags);
+        /* A waiting frame keeps no pointer into its bytes, so they can go now. */
+        free(bytes);
         data += caplen;
         size -= caplen;
         if (status != 0)
@@ -141,6 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (data[0] & 0x20)
         nf_meter_start_dissection_thread(meter, 1);
+    if (data[0] & 0x80)
+        nf_meter_start_lookahead(meter);
     feed_frames(meter, linktype, nf_config_decode_flags(&config), data + NF_FUZZ_HEADER,
                 size - NF_FUZZ_HEADER);
     /* Pop half the flows before the flush, so nf_meter_free also meets queued ones. */
