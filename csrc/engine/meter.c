@@ -23,6 +23,10 @@
  * job. The ready queue hands a flow out only once the thread has passed
  * that job, so flows leave in the same order with the same fields.
  *
+ * Files without dissection or hooks meter each decoded frame a few frames
+ * late (nf_meter_start_lookahead), after its flow's slot was prefetched.
+ * The order of the steps above does not change.
+ *
  * Live capture adds one input: nf_meter_advance moves the clock to wall
  * time when no packet arrives, so a quiet interface still expires idle
  * flows. Packet times remain the clock while packets arrive.
