@@ -29,8 +29,9 @@ struct nf_engine {
     struct nf_dissector *dissector;
     struct nf_meter *meter;
     struct nf_stats stats;
-    int finished;  /* every file read and the cache flushed */
+    int finished;  /* every file read (or a read error) and the cache flushed */
     int failure;   /* first error, 0 while healthy */
+    int read_failure; /* a read error that ended the files, reported after the last flow */
     char errbuf[NF_ERRBUF_SIZE];
     /* Live capture */
     int live;
@@ -234,15 +235,20 @@ static int meter_frame(struct nf_engine *engine, const struct nf_frame *frame)
     return check_meter(engine, nf_meter_frame(engine->meter, frame, flags));
 }
 
-/* Reads, decodes and meters one frame. Returns 0, or a negative code. */
+/*
+ * Reads, decodes and meters one frame. Returns 0, or a negative code. A
+ * read error (a damaged record) ends the files as their end would. The
+ * flows metered so far are expired and handed out first. The error comes
+ * after the last of them, with its message still in errbuf.
+ */
 static int step(struct nf_engine *engine)
 {
     struct nf_frame frame;
     int status = nf_capture_next(engine->capture, &frame, engine->errbuf);
 
     if (status < 0)
-        return fail(engine, status, NULL);
-    if (status == 0) {
+        engine->read_failure = status;
+    if (status <= 0) {
         engine->finished = 1;
         engine->stats.files_truncated = nf_capture_truncated_files(engine->capture);
         return check_meter(engine, nf_meter_flush(engine->meter));
@@ -370,7 +376,7 @@ static int next_from_files(struct nf_engine *engine, struct nf_flow **flow)
         if (*flow != NULL)
             return 1;
         if (engine->finished)
-            return 0;
+            return engine->read_failure != 0 ? fail(engine, engine->read_failure, NULL) : 0;
         if (engine->stop_requested) {
             engine->finished = 1;
             check_meter(engine, nf_meter_flush(engine->meter));

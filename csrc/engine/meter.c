@@ -326,6 +326,7 @@ static int process_oldest_waiting(struct nf_meter *meter)
 
     meter->waiting_first = (meter->waiting_first + 1) % NF_LOOKAHEAD_PACKETS;
     meter->waiting_count--;
+    meter->stats->packets_read++;
     return process_keyed(meter, &waiting->packet, &waiting->key, waiting->hash);
 }
 
@@ -357,17 +358,19 @@ int nf_meter_frame(struct nf_meter *meter, const struct nf_frame *frame, int dec
     struct nf_packet packet;
     enum nf_drop_reason reason;
 
-    meter->stats->packets_read++;
     reason = nf_decode_packet(frame->linktype, decode_flags, frame->data, frame->caplen,
                               frame->wirelen, &packet);
     if (reason != NF_DROP_NONE) {
+        meter->stats->packets_read++;
         meter->stats->packets_ignored++;
         meter->stats->dropped[reason]++;
         return 0;
     }
     packet.time_ns = frame->time_ns;
+    /* A waiting frame counts as read once metered, so after a stop read == processed + ignored. */
     if (meter->lookahead)
         return wait_in_line(meter, &packet);
+    meter->stats->packets_read++;
     return nf_meter_process(meter, &packet);
 }
 

@@ -123,7 +123,9 @@ static void publish(struct nf_meter_worker *worker, int last)
     pthread_mutex_unlock(&group->lock);
 }
 
-static void record_failure(struct nf_meter_worker *worker, int error, const char *message)
+/* Keeps the first error for the consumer, and with `stop` ends every other thread's reading. */
+static void record_failure(struct nf_meter_worker *worker, int error, const char *message,
+                           int stop)
 {
     struct nf_meter_group *group = worker->group;
 
@@ -133,7 +135,8 @@ static void record_failure(struct nf_meter_worker *worker, int error, const char
         snprintf(group->errbuf, sizeof(group->errbuf), "%s", message);
     }
     pthread_mutex_unlock(&group->lock);
-    atomic_store(&group->stop, 1);
+    if (stop)
+        atomic_store(&group->stop, 1);
 }
 
 /* Moves the clock to wall time and reads the drop counters. Returns 0 or NF_ENOMEM. */
@@ -166,8 +169,12 @@ static int capture_until_stop(struct nf_meter_worker *worker)
     return status < 0 ? status : 0;
 }
 
-/* Reads and meters every file until the end, a stop request or an error. */
-static int read_files(struct nf_meter_worker *worker)
+/*
+ * Reads and meters every file until the end, a stop request or an error.
+ * Returns 0 or the meter's error. A read error (a damaged record) ends
+ * the files like their end, and its code goes to *read_error.
+ */
+static int read_files(struct nf_meter_worker *worker, int *read_error)
 {
     struct nf_frame frame;
     unsigned frames = 0;
@@ -175,8 +182,10 @@ static int read_files(struct nf_meter_worker *worker)
 
     while (!atomic_load(&worker->group->stop)) {
         status = nf_capture_next(worker->capture, &frame, worker->errbuf);
+        if (status < 0)
+            *read_error = status;
         if (status <= 0)
-            return status;
+            return 0;
         status = nf_meter_frame(worker->meter, &frame, worker->group->decode_flags);
         if (status == NF_ENOMEM)
             snprintf(worker->errbuf, sizeof(worker->errbuf), "out of memory creating a flow");
@@ -192,7 +201,8 @@ static void *run_worker(void *argument)
 {
     struct nf_meter_worker *worker = argument;
     struct nf_meter_group *group = worker->group;
-    int status = group->live ? capture_until_stop(worker) : read_files(worker);
+    int read_error = 0;
+    int status = group->live ? capture_until_stop(worker) : read_files(worker, &read_error);
 
     worker->stats.files_truncated = nf_capture_truncated_files(worker->capture);
 
@@ -200,9 +210,15 @@ static void *run_worker(void *argument)
         nf_capture_live_stats(worker->capture, &worker->stats);
     nf_capture_close(worker->capture);
     if (status != 0)
-        record_failure(worker, status, worker->errbuf);
-    else
-        nf_meter_flush(worker->meter); /* fails only through hooks, and group meters have none */
+        record_failure(worker, status, worker->errbuf, 1);
+    /*
+     * Every file meter meets the same damaged record, so none stops the
+     * others: each hands out the flows of the packets before it.
+     */
+    if (read_error != 0)
+        record_failure(worker, read_error, worker->errbuf, 0);
+    /* Even after an error the cached flows come out before it is reported. */
+    nf_meter_flush(worker->meter); /* fails only through hooks, and group meters have none */
     publish(worker, 1);
     pthread_mutex_lock(&group->lock);
     group->running--;
@@ -341,15 +357,16 @@ int nf_meter_group_next(struct nf_meter_group *group, struct nf_flow **flow, cha
     int status = NF_ENGINE_WAITING;
 
     pthread_mutex_lock(&group->lock);
-    while (group->failure == 0 && group->ready.head == NULL && group->running > 0) {
+    while (group->ready.head == NULL && group->running > 0) {
         if (pthread_cond_timedwait(&group->changed, &group->lock, &deadline) == ETIMEDOUT)
             break;
     }
-    if (group->failure != 0) {
+    /* A failure stops the threads, which still hand out their flows before it is reported. */
+    if ((*flow = pop_ready(group)) != NULL) {
+        status = 1;
+    } else if (group->running == 0 && group->failure != 0) {
         status = group->failure;
         snprintf(errbuf, NF_ERRBUF_SIZE, "%s", group->errbuf);
-    } else if ((*flow = pop_ready(group)) != NULL) {
-        status = 1;
     } else if (group->running == 0) {
         status = 0;
     }
