@@ -5,10 +5,10 @@
  * Input layout (all integers big-endian):
  *   byte 0  low 4 bits: link type, an index into LINKTYPES (modulo its
  *           size); bit 4: extended decoding; bit 5: dissect in a second
- *           thread (taken only without hooks and sync_app_info, on two cores);
- *           bit 6: statistical_analysis; bit 7: let frames wait behind later
- *           ones (nf_meter_start_lookahead, taken only without dissection
- *           and hooks)
+ *           thread (taken only without hooks and sync_app_info, on two
+ *           cores); bit 6: statistical_analysis; bit 7: frames wait behind
+ *           later ones (nf_meter_start_lookahead, taken only without
+ *           dissection and hooks)
  *   byte 1  bit 0 decode_tunnels; bits 1-2 n_dissections (0, 1, 20, 20);
  *           bits 3-4 accounting mode; bit 5 splt_analysis 5 instead of 0;
  *           bit 6 sync_app_info; bit 7 install hooks that force expiry
@@ -19,7 +19,7 @@
  *   bytes of frame. A frame longer than the rest of the input is cut.
  *
  * Each frame is copied into a buffer of exactly caplen bytes so that
- * AddressSanitizer sees any read past the captured data. Frames go through
+ * AddressSanitizer reports any read past the captured data. Frames go through
  * nf_meter_frame; at the end the meter is flushed and every ready flow is
  * popped and freed. The nDPI module is created once and
  * reused, because creating it takes far longer than one input.

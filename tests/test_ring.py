@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzz_replay import REPO_ROOT, clean_environment
+from fuzz_replay import REPO_ROOT, clean_environment, library_flags
 
 TIMEOUT_SECONDS = 120
 
@@ -24,11 +24,12 @@ def ring_check(tmp_path_factory) -> Path:
     if compiler is None:
         pytest.skip("clang not found; the ThreadSanitizer build needs it")
     binary = tmp_path_factory.mktemp("ring") / "ring_check"
+    # ring.c uses the engine's clock helpers, so the check links the whole engine.
+    engine_sources = sorted(str(path) for path in (REPO_ROOT / "csrc" / "engine").glob("*.c"))
     command = [
         compiler, "-std=gnu11", "-g", "-O1", "-fsanitize=thread",
         f"-I{REPO_ROOT / 'csrc' / 'engine'}", "-o", str(binary),
-        str(REPO_ROOT / "tests" / "c" / "ring_check.c"),
-        str(REPO_ROOT / "csrc" / "engine" / "ring.c"), "-lpthread",
+        str(REPO_ROOT / "tests" / "c" / "ring_check.c"), *engine_sources, *library_flags(),
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, env=clean_environment())
     assert result.returncode == 0, f"building the check failed:\n{result.stderr}"

@@ -6,6 +6,8 @@
 #ifndef NF_INTERNAL_H
 #define NF_INTERNAL_H
 
+#include <time.h>
+
 #include "nf_engine.h"
 
 /* ------------------------------------------------------------------ */
@@ -251,6 +253,9 @@ uint64_t nf_clock_realtime_ns(void);
 
 /* CLOCK_MONOTONIC in milliseconds, for intervals. */
 uint64_t nf_clock_monotonic_ms(void);
+
+/* Returns the time `after_ns` from now on `clock`, for pthread_cond_timedwait. */
+struct timespec nf_clock_deadline(clockid_t clock, uint64_t after_ns);
 
 /*
  * Wall-clock time the meters' clocks move to on a quiet interface: a

@@ -92,11 +92,16 @@ void nf_meter_set_shard(struct nf_meter *meter, unsigned index, unsigned count)
     meter->shard_count = count > 0 ? count : 1;
 }
 
+/* Returns 1 when a hook may read a flow's fields or packets while the meter works. */
+static int has_flow_hooks(const struct nf_meter *meter)
+{
+    return meter->hooks.on_init != NULL || meter->hooks.on_update != NULL ||
+           meter->hooks.on_expire != NULL;
+}
+
 int nf_meter_start_dissection_thread(struct nf_meter *meter, unsigned meters)
 {
-    if (meter->dissector == NULL || meter->hooks.on_init != NULL ||
-        meter->hooks.on_update != NULL || meter->hooks.on_expire != NULL ||
-        meter->config.sync_app_info)
+    if (meter->dissector == NULL || has_flow_hooks(meter) || meter->config.sync_app_info)
         return 0;
     /* With fewer than two cores per meter the threads would only compete for them. */
     if ((unsigned)nf_usable_cores() < 2 * (meters > 0 ? meters : 1))
@@ -315,8 +320,7 @@ int nf_meter_process(struct nf_meter *meter, struct nf_packet *packet)
 
 int nf_meter_start_lookahead(struct nf_meter *meter)
 {
-    meter->lookahead = meter->dissector == NULL && meter->hooks.on_init == NULL &&
-                       meter->hooks.on_update == NULL && meter->hooks.on_expire == NULL;
+    meter->lookahead = meter->dissector == NULL && !has_flow_hooks(meter);
     return meter->lookahead;
 }
 

@@ -88,6 +88,20 @@ uint64_t nf_clock_monotonic_ms(void)
     return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / NF_NS_PER_MS;
 }
 
+struct timespec nf_clock_deadline(clockid_t clock, uint64_t after_ns)
+{
+    struct timespec deadline;
+
+    clock_gettime(clock, &deadline);
+    deadline.tv_sec += (time_t)(after_ns / UINT64_C(1000000000));
+    deadline.tv_nsec += (long)(after_ns % UINT64_C(1000000000));
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    return deadline;
+}
+
 uint64_t nf_live_clock_target_ns(void)
 {
     return nf_clock_realtime_ns() - NF_LIVE_CLOCK_MARGIN_NS;
@@ -218,7 +232,7 @@ static void *run_worker(void *argument)
     if (read_error != 0)
         record_failure(worker, read_error, worker->errbuf, 0);
     /* Even after an error the cached flows come out before it is reported. */
-    nf_meter_flush(worker->meter); /* fails only through hooks, and group meters have none */
+    nf_meter_flush(worker->meter); /* fails only through hooks, and open_worker gives none */
     publish(worker, 1);
     pthread_mutex_lock(&group->lock);
     group->running--;
@@ -337,23 +351,11 @@ static struct nf_flow *pop_ready(struct nf_meter_group *group)
     return flow;
 }
 
-static struct timespec deadline_after_ms(unsigned milliseconds)
-{
-    struct timespec deadline;
-
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += milliseconds / 1000;
-    deadline.tv_nsec += (long)(milliseconds % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
-    return deadline;
-}
-
 int nf_meter_group_next(struct nf_meter_group *group, struct nf_flow **flow, char *errbuf)
 {
-    struct timespec deadline = deadline_after_ms(NF_LIVE_WAKE_MS);
+    /* The group's condition variables use the default clock, CLOCK_REALTIME. */
+    struct timespec deadline =
+        nf_clock_deadline(CLOCK_REALTIME, (uint64_t)NF_LIVE_WAKE_MS * NF_NS_PER_MS);
     int status = NF_ENGINE_WAITING;
 
     pthread_mutex_lock(&group->lock);

@@ -26,7 +26,7 @@
 #define NF_RING_ALIGN 8u
 /* Polls before a side sleeps, a few microseconds: each side is meant to have a core. */
 #define NF_RING_SPIN_LIMIT 4000
-#define NF_RING_NAP_NS 2000000L
+#define NF_RING_NAP_NS UINT64_C(2000000)
 /* length of the record that sends the consumer from the end of the bytes back to the start */
 #define NF_RING_FILLER UINT32_MAX
 
@@ -256,14 +256,8 @@ static uint64_t wait_for_head(struct nf_ring *ring, uint64_t position)
     atomic_store_explicit(&ring->sleep_tail, position, memory_order_relaxed);
     atomic_store(&ring->consumer_sleeping, 1);
     while ((head = atomic_load(&ring->head)) == position && !atomic_load(&ring->closed)) {
-        struct timespec deadline;
+        struct timespec deadline = nf_clock_deadline(CLOCK_MONOTONIC, NF_RING_NAP_NS);
 
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_nsec += NF_RING_NAP_NS;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
         pthread_cond_timedwait(&ring->wake_consumer, &ring->lock, &deadline);
     }
     atomic_store(&ring->consumer_sleeping, 0);
